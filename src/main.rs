@@ -1,1 +1,121 @@
-fn main() {}
+//! The `portcullis` binary: parses the command line, starts logging and hands over to the library.
+//! The only home of `anyhow`.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+
+use portcullis::cli::{Cli, Command};
+use portcullis::clock::SystemClock;
+use portcullis::config::{self, ConfigError, LogFormat};
+use portcullis::region::RegionTable;
+use portcullis::registry::InMemoryRegistry;
+use portcullis::server::{self, Deps, Listeners};
+
+/// sysexits.h EX_CONFIG: the configuration is invalid.
+const EX_CONFIG: u8 = 78;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let regions = Arc::new(RegionTable::embedded()?);
+    match cli.command {
+        Command::CheckConfig(args) => match config::load(&args.source(), &regions) {
+            Ok(config) => {
+                println!(
+                    "configuration valid: {} senders, {} rules",
+                    config.snapshot.senders.len(),
+                    config.snapshot.rules.rule_count()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(errors) => Ok(report_invalid(&errors)),
+        },
+        Command::Serve(args) => {
+            if args.kafka_brokers.is_some() || args.kafka_group.is_some() {
+                eprintln!("--kafka-brokers: Kafka ingress is not available in this version");
+                return Ok(ExitCode::from(EX_CONFIG));
+            }
+            let config = match config::load(&args.source(), &regions) {
+                Ok(c) => c,
+                Err(errors) => return Ok(report_invalid(&errors)),
+            };
+            init_tracing(config.server.log_format);
+            std::fs::create_dir_all(&config.server.data_dir)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                let listeners =
+                    Listeners::bind(config.server.grpc_addr, config.server.metrics_addr).await?;
+                let deps = Deps {
+                    clock: Arc::new(SystemClock),
+                    registry: Arc::new(InMemoryRegistry::new()),
+                    regions,
+                };
+                server::run(config, listeners, deps, shutdown_signal()).await?;
+                Ok::<_, anyhow::Error>(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn report_invalid(errors: &[ConfigError]) -> ExitCode {
+    for e in errors {
+        eprintln!("{e}");
+    }
+    eprintln!("configuration invalid: {} error(s)", errors.len());
+    ExitCode::from(EX_CONFIG)
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

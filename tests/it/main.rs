@@ -1,1 +1,8 @@
+//! The one integration test binary: the real daemon on 127.0.0.1:0, the generated gRPC client.
 
+mod util;
+
+mod cli;
+mod reload;
+mod screening;
+mod stream;

@@ -1,0 +1,4 @@
+//! Async edges where messages come in. Proto -> domain conversion happens here (and in
+//! `screening::validate`) and nowhere else.
+
+pub mod grpc;

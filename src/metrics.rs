@@ -1,0 +1,212 @@
+//! Every metric Portcullis exports, with its unit and HELP text (API.md: names start with
+//! `portcullis_`, counters end in `_total`). Handles are registered once at start-up in arrays indexed
+//! by enums, so the hot path only increments; other modules never use the `metrics` macros.
+
+use std::sync::OnceLock;
+
+use metrics::{Counter, Gauge, Histogram, Unit};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::domain::Category;
+use crate::pipeline::verdict::{REASON_SLOTS, Verdict, reason_name};
+use crate::proto::ReasonCode;
+
+pub const DECISIONS_TOTAL: &str = "portcullis_decisions_total";
+pub const SCREEN_DURATION_SECONDS: &str = "portcullis_screen_duration_seconds";
+pub const CONFIG_RELOADS_TOTAL: &str = "portcullis_config_reloads_total";
+pub const MONITOR_OVERRIDES_TOTAL: &str = "portcullis_monitor_overrides_total";
+pub const MALFORMED_REQUESTS_TOTAL: &str = "portcullis_malformed_requests_total";
+pub const SNAPSHOT_GENERATION: &str = "portcullis_config_generation";
+pub const SENDERS: &str = "portcullis_registry_senders";
+pub const IDEMPOTENCY_ENTRIES: &str = "portcullis_idempotency_entries";
+pub const HELD_ENTRIES: &str = "portcullis_held_messages";
+pub const STREAMS_ACTIVE: &str = "portcullis_screen_streams_active";
+pub const BUILD_INFO: &str = "portcullis_build_info";
+
+/// Label for "no reason" (a clean release) and "no category" (an emergency release).
+const NONE: &str = "NONE";
+const VERDICTS: [Verdict; 3] = [Verdict::Release, Verdict::Hold, Verdict::Reject];
+const CATEGORY_SLOTS: usize = 8;
+
+/// Installs the Prometheus recorder once per process and returns its handle (tests start several
+/// daemons in one process; they share the recorder).
+pub fn install() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[
+                    1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2,
+                    0.1, 1.0,
+                ])
+                .expect("the bucket list is a non-empty constant")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Another recorder can only be present if an embedding program installed one; then our
+            // metrics go to it and /metrics shows what this handle holds.
+            let _ = metrics::set_global_recorder(recorder);
+            describe();
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    metrics::describe_counter!(
+        DECISIONS_TOTAL,
+        Unit::Count,
+        "Screening decisions by verdict, deciding reason and category."
+    );
+    metrics::describe_histogram!(
+        SCREEN_DURATION_SECONDS,
+        Unit::Seconds,
+        "Time to screen one message in the synchronous pipeline."
+    );
+    metrics::describe_counter!(
+        CONFIG_RELOADS_TOTAL,
+        Unit::Count,
+        "Configuration reloads by result (ok, error, refused)."
+    );
+    metrics::describe_counter!(
+        MONITOR_OVERRIDES_TOTAL,
+        Unit::Count,
+        "Messages released only because a rule is in monitor (shadow) mode, by rule."
+    );
+    metrics::describe_counter!(
+        MALFORMED_REQUESTS_TOTAL,
+        Unit::Count,
+        "Malformed screening requests by field."
+    );
+    metrics::describe_gauge!(
+        SNAPSHOT_GENERATION,
+        Unit::Count,
+        "Generation of the live configuration snapshot."
+    );
+    metrics::describe_gauge!(SENDERS, Unit::Count, "Ports in the live sender registry.");
+    metrics::describe_gauge!(
+        IDEMPOTENCY_ENTRIES,
+        Unit::Count,
+        "Final decisions kept for idempotency."
+    );
+    metrics::describe_gauge!(
+        HELD_ENTRIES,
+        Unit::Count,
+        "Messages currently held (HOLD not yet final)."
+    );
+    metrics::describe_gauge!(STREAMS_ACTIVE, Unit::Count, "Open ScreenStream calls.");
+    metrics::describe_gauge!(
+        BUILD_INFO,
+        Unit::Count,
+        "Always 1; the version label says which build runs."
+    );
+}
+
+/// Pre-registered handles.
+pub struct Metrics {
+    decisions: Vec<Counter>,
+    pub screen_duration: Histogram,
+    reload_ok: Counter,
+    reload_error: Counter,
+    reload_refused: Counter,
+    monitor_overrides: Vec<Counter>,
+    pub generation: Gauge,
+    pub senders: Gauge,
+    pub idempotency_entries: Gauge,
+    pub held_entries: Gauge,
+    pub streams_active: Gauge,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum ReloadResult {
+    Ok,
+    Error,
+    Refused,
+}
+
+fn verdict_index(v: Verdict) -> usize {
+    match v {
+        Verdict::Release => 0,
+        Verdict::Hold => 1,
+        Verdict::Reject => 2,
+    }
+}
+
+fn category_slot(c: Option<Category>) -> usize {
+    c.map_or(CATEGORY_SLOTS - 1, Category::index)
+}
+
+impl Metrics {
+    pub fn register() -> Metrics {
+        install();
+        let mut decisions = Vec::with_capacity(3 * REASON_SLOTS * CATEGORY_SLOTS);
+        for verdict in VERDICTS {
+            for reason in 0..REASON_SLOTS {
+                let reason_label = match ReasonCode::try_from(reason as i32) {
+                    Ok(ReasonCode::ReasonUnspecified) | Err(_) => NONE,
+                    Ok(code) => reason_name(code),
+                };
+                for slot in 0..CATEGORY_SLOTS {
+                    let category = Category::ALL.get(slot).map_or(NONE, |c| c.as_str());
+                    decisions.push(metrics::counter!(
+                        DECISIONS_TOTAL,
+                        "verdict" => verdict.as_str(),
+                        "reason" => reason_label,
+                        "category" => category
+                    ));
+                }
+            }
+        }
+        let monitor_overrides = (0..REASON_SLOTS)
+            .map(|r| {
+                let rule = ReasonCode::try_from(r as i32).map_or(NONE, |c| reason_name(c));
+                metrics::counter!(MONITOR_OVERRIDES_TOTAL, "rule" => rule)
+            })
+            .collect();
+        metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+        Metrics {
+            decisions,
+            screen_duration: metrics::histogram!(SCREEN_DURATION_SECONDS),
+            reload_ok: metrics::counter!(CONFIG_RELOADS_TOTAL, "result" => "ok"),
+            reload_error: metrics::counter!(CONFIG_RELOADS_TOTAL, "result" => "error"),
+            reload_refused: metrics::counter!(CONFIG_RELOADS_TOTAL, "result" => "refused"),
+            monitor_overrides,
+            generation: metrics::gauge!(SNAPSHOT_GENERATION),
+            senders: metrics::gauge!(SENDERS),
+            idempotency_entries: metrics::gauge!(IDEMPOTENCY_ENTRIES),
+            held_entries: metrics::gauge!(HELD_ENTRIES),
+            streams_active: metrics::gauge!(STREAMS_ACTIVE),
+        }
+    }
+
+    pub fn decision(
+        &self,
+        verdict: Verdict,
+        reason: Option<ReasonCode>,
+        category: Option<Category>,
+    ) {
+        let r = reason.map_or(0, |c| c as usize);
+        let i =
+            (verdict_index(verdict) * REASON_SLOTS + r) * CATEGORY_SLOTS + category_slot(category);
+        if let Some(c) = self.decisions.get(i) {
+            c.increment(1);
+        }
+    }
+
+    pub fn monitor_override(&self, rule: ReasonCode) {
+        if let Some(c) = self.monitor_overrides.get(rule as usize) {
+            c.increment(1);
+        }
+    }
+
+    pub fn reload(&self, result: ReloadResult) {
+        match result {
+            ReloadResult::Ok => self.reload_ok.increment(1),
+            ReloadResult::Error => self.reload_error.increment(1),
+            ReloadResult::Refused => self.reload_refused.increment(1),
+        }
+    }
+
+    pub fn malformed(&self, field: &'static str) {
+        metrics::counter!(MALFORMED_REQUESTS_TOTAL, "field" => field).increment(1);
+    }
+}

@@ -1,0 +1,441 @@
+//! The one entry point every ingress calls to screen a message: request validation (API.md
+//! "Malformed input"), idempotency and holds, the synchronous pipeline, then the proto `Decision`.
+//! Synchronous: the gRPC and Kafka edges call it directly, it never awaits.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use jiff::Timestamp;
+
+use crate::clock::Clock;
+use crate::config::malformed_smpp_status;
+use crate::domain::{Category, Msisdn, stable_hash64};
+use crate::idempotency::{IdempotencyStore, MessageKey, Prior, Stored};
+use crate::metrics::Metrics;
+use crate::pipeline::screen::{self, LiveState, Scratch, Screened, Snapshot, Submission};
+use crate::pipeline::verdict::Verdict;
+use crate::proto::{self, ReasonCode};
+
+/// A request no decision can be made for. In `Screen` it is `INVALID_ARGUMENT`; in `ScreenStream`
+/// and on Kafka it becomes a REJECT with REASON_MALFORMED naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error("message_id: empty")]
+    EmptyMessageId,
+    #[error("message_id: longer than 128 bytes")]
+    MessageIdTooLong,
+    #[error("message_id: already used for a different text within the idempotency window")]
+    MessageIdReused,
+    #[error("sender_port: `{0}` is not a port of 1 to 21 digits")]
+    InvalidSenderPort(String),
+    #[error("msisdn: `{0}` is not an 11-digit mainland mobile number")]
+    InvalidMsisdn(String),
+    #[error("text: empty, and no raw_payload either")]
+    EmptyText,
+    #[error("text: {0} characters, more than the {1} allowed")]
+    TextTooLong(usize, usize),
+    #[error("raw_payload: set together with text; send one of them")]
+    TextAndPayload,
+    #[error("raw_payload: SMPP payload decoding is not available in this version; send text")]
+    RawPayloadUnsupported,
+    #[error("concat: {0}")]
+    InvalidConcat(&'static str),
+}
+
+impl RequestError {
+    /// The request field at fault.
+    pub fn field(&self) -> &'static str {
+        match self {
+            RequestError::EmptyMessageId
+            | RequestError::MessageIdTooLong
+            | RequestError::MessageIdReused => "message_id",
+            RequestError::InvalidSenderPort(_) => "sender_port",
+            RequestError::InvalidMsisdn(_) => "msisdn",
+            RequestError::EmptyText | RequestError::TextTooLong(..) => "text",
+            RequestError::TextAndPayload | RequestError::RawPayloadUnsupported => "raw_payload",
+            RequestError::InvalidConcat(_) => "concat",
+        }
+    }
+
+    /// A stable machine-readable cause (gRPC metadata `portcullis-reason`, Kafka dead-letter header).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            RequestError::EmptyMessageId => "EMPTY_MESSAGE_ID",
+            RequestError::MessageIdTooLong => "MESSAGE_ID_TOO_LONG",
+            RequestError::MessageIdReused => "MESSAGE_ID_REUSED",
+            RequestError::InvalidSenderPort(_) => "INVALID_SENDER_PORT",
+            RequestError::InvalidMsisdn(_) => "INVALID_MSISDN",
+            RequestError::EmptyText => "EMPTY_TEXT",
+            RequestError::TextTooLong(..) => "TEXT_TOO_LONG",
+            RequestError::TextAndPayload => "TEXT_AND_PAYLOAD",
+            RequestError::RawPayloadUnsupported => "RAW_PAYLOAD_UNSUPPORTED",
+            RequestError::InvalidConcat(_) => "INVALID_CONCAT",
+        }
+    }
+}
+
+impl From<RequestError> for tonic::Status {
+    fn from(e: RequestError) -> tonic::Status {
+        let mut status = tonic::Status::invalid_argument(e.to_string());
+        let md = status.metadata_mut();
+        md.insert(
+            "portcullis-reason",
+            tonic::metadata::MetadataValue::from_static(e.reason()),
+        );
+        md.insert(
+            "portcullis-field",
+            tonic::metadata::MetadataValue::from_static(e.field()),
+        );
+        status
+    }
+}
+
+/// Longest message_id kept (it is stored per decision).
+const MAX_MESSAGE_ID_BYTES: usize = 128;
+/// Longest concatenated message (API.md: total > 16 is malformed).
+const MAX_CONCAT_PARTS: u32 = 16;
+
+/// Checks a request and borrows its fields as a `Submission`.
+pub fn validate<'r>(
+    req: &'r proto::ScreenRequest,
+    max_text_chars: usize,
+) -> Result<Submission<'r>, RequestError> {
+    if req.message_id.is_empty() {
+        return Err(RequestError::EmptyMessageId);
+    }
+    if req.message_id.len() > MAX_MESSAGE_ID_BYTES {
+        return Err(RequestError::MessageIdTooLong);
+    }
+    let port = req.sender_port.trim();
+    if port.is_empty() || port.len() > 21 || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(RequestError::InvalidSenderPort(truncate_for_error(
+            &req.sender_port,
+        )));
+    }
+    let msisdn = Msisdn::parse(&req.msisdn)
+        .ok_or_else(|| RequestError::InvalidMsisdn(truncate_for_error(&req.msisdn)))?;
+    if let Some(c) = &req.concat {
+        if c.total == 0 || c.seq == 0 {
+            return Err(RequestError::InvalidConcat("seq and total start at 1"));
+        }
+        if c.seq > c.total {
+            return Err(RequestError::InvalidConcat("seq is greater than total"));
+        }
+        if c.total > MAX_CONCAT_PARTS {
+            return Err(RequestError::InvalidConcat("total is greater than 16"));
+        }
+    }
+    match (req.text.is_empty(), req.raw_payload.is_empty()) {
+        (true, true) => return Err(RequestError::EmptyText),
+        (false, false) => return Err(RequestError::TextAndPayload),
+        (true, false) => return Err(RequestError::RawPayloadUnsupported),
+        (false, true) => {}
+    }
+    if req.text.trim().is_empty() {
+        return Err(RequestError::EmptyText);
+    }
+    // Bytes bound characters from above, so most texts skip the count.
+    if req.text.len() > max_text_chars {
+        let chars = req.text.chars().count();
+        if chars > max_text_chars {
+            return Err(RequestError::TextTooLong(chars, max_text_chars));
+        }
+    }
+    Ok(Submission {
+        message_id: &req.message_id,
+        sender_port: port,
+        msisdn,
+        text: &req.text,
+        dry_run: req.dry_run,
+    })
+}
+
+fn truncate_for_error(s: &str) -> String {
+    s.chars().take(32).collect()
+}
+
+thread_local! {
+    /// Per worker thread, so screening reuses its buffers without a lock.
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Screening state shared by every ingress.
+pub struct Screener {
+    snapshot: ArcSwap<Snapshot>,
+    live: LiveState,
+    idempotency: IdempotencyStore,
+    clock: Arc<dyn Clock>,
+    metrics: Metrics,
+}
+
+impl Screener {
+    pub fn new(
+        snapshot: Snapshot,
+        live: LiveState,
+        clock: Arc<dyn Clock>,
+        metrics: Metrics,
+    ) -> Screener {
+        metrics.generation.set(snapshot.generation as f64);
+        metrics.senders.set(snapshot.senders.len() as f64);
+        Screener {
+            snapshot: ArcSwap::from_pointee(snapshot),
+            live,
+            idempotency: IdempotencyStore::default(),
+            clock,
+            metrics,
+        }
+    }
+
+    pub fn snapshot(&self) -> arc_swap::Guard<Arc<Snapshot>> {
+        self.snapshot.load()
+    }
+
+    /// Publishes a new snapshot; screens in flight finish on the one they loaded.
+    pub fn replace_snapshot(&self, mut snapshot: Snapshot) -> u64 {
+        let generation = self.snapshot.load().generation + 1;
+        snapshot.generation = generation;
+        self.metrics.generation.set(generation as f64);
+        self.metrics.senders.set(snapshot.senders.len() as f64);
+        self.snapshot.store(Arc::new(snapshot));
+        generation
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Screens one request. `Err` means no decision could be made (malformed input).
+    pub fn screen(&self, req: &proto::ScreenRequest) -> Result<proto::Decision, RequestError> {
+        let snap = self.snapshot.load();
+        let sub = validate(req, snap.policy.max_text_chars)
+            .inspect_err(|e| self.metrics.malformed(e.field()))?;
+        let now = self.clock.now();
+        let now_s = now.as_second();
+        let key = MessageKey::new(sub.sender_port, sub.message_id);
+        let text_hash = stable_hash64(sub.text.as_bytes());
+        if !sub.dry_run {
+            match self.idempotency.prior(key, text_hash, now_s) {
+                Prior::Decided(decision) => return Ok(decision.as_ref().clone()),
+                Prior::TextChanged => {
+                    self.metrics.malformed("message_id");
+                    return Err(RequestError::MessageIdReused);
+                }
+                Prior::None => {}
+            }
+        }
+        let started = std::time::Instant::now();
+        let decision = SCRATCH.with_borrow_mut(|scratch| {
+            let screened = screen::screen(&snap, &self.live, &sub, now, scratch);
+            self.record_metrics(&screened, scratch);
+            to_proto(&snap, &sub, &screened, scratch, now)
+        });
+        self.metrics
+            .screen_duration
+            .record(started.elapsed().as_secs_f64());
+        if sub.dry_run {
+            return Ok(decision);
+        }
+        let decision = Arc::new(decision);
+        if decision.verdict == proto::Verdict::Hold as i32 {
+            let until = decision.hold_until.as_ref().map_or(now_s, |t| t.seconds);
+            self.idempotency.store_hold(
+                key,
+                Stored {
+                    decision: Arc::clone(&decision),
+                    text_hash,
+                    until,
+                },
+            );
+        } else {
+            let until = now_s + snap.policy.idempotency_ttl_secs;
+            self.idempotency.store_final(
+                key,
+                Stored {
+                    decision: Arc::clone(&decision),
+                    text_hash,
+                    until,
+                },
+            );
+        }
+        Ok(Arc::unwrap_or_clone(decision))
+    }
+
+    /// The REJECT MALFORMED decision a stream (or Kafka) answers for a request that cannot be screened.
+    pub fn malformed_decision(
+        &self,
+        req: &proto::ScreenRequest,
+        err: &RequestError,
+    ) -> proto::Decision {
+        let snap = self.snapshot.load();
+        let field_is_msisdn = matches!(err, RequestError::InvalidMsisdn(_));
+        self.metrics
+            .decision(Verdict::Reject, Some(ReasonCode::ReasonMalformed), None);
+        proto::Decision {
+            message_id: req.message_id.clone(),
+            verdict: proto::Verdict::Reject as i32,
+            reasons: vec![proto::Reason {
+                code: ReasonCode::ReasonMalformed as i32,
+                detail: err.to_string(),
+            }],
+            smpp_status: malformed_smpp_status(&snap.policy, field_is_msisdn),
+            ..Default::default()
+        }
+    }
+
+    /// Drops expired idempotency entries and counters of past days and windows.
+    pub fn sweep(&self) {
+        let now = self.clock.now();
+        let snap = self.snapshot.load();
+        let now_s = now.as_second();
+        self.idempotency
+            .sweep(now_s, snap.policy.idempotency_ttl_secs);
+        self.live
+            .frequency
+            .sweep(crate::pipeline::policy::quiet_hours::local_day(
+                now,
+                &snap.policy,
+            ));
+        self.live
+            .duplicates
+            .sweep(now_s, snap.policy.duplicate_window_secs);
+        self.metrics
+            .idempotency_entries
+            .set(self.idempotency.finals_len() as f64);
+        self.metrics
+            .held_entries
+            .set(self.idempotency.holds_len() as f64);
+    }
+
+    fn record_metrics(&self, screened: &Screened<'_>, scratch: &Scratch) {
+        let outcome = &screened.outcome;
+        let enforced_reason = if outcome.verdict == Verdict::Release {
+            None
+        } else {
+            outcome.deciding
+        };
+        self.metrics
+            .decision(outcome.verdict, enforced_reason, screened.category);
+        if outcome.monitored_verdict.is_some() {
+            let snap = self.snapshot.load();
+            for f in &scratch.findings {
+                if snap.policy.monitor_all || snap.policy.monitored[f.code as usize] {
+                    self.metrics.monitor_override(f.code);
+                }
+            }
+        }
+    }
+}
+
+fn proto_verdict(v: Verdict) -> proto::Verdict {
+    match v {
+        Verdict::Release => proto::Verdict::Release,
+        Verdict::Hold => proto::Verdict::Hold,
+        Verdict::Reject => proto::Verdict::Reject,
+    }
+}
+
+pub fn proto_category(c: Category) -> proto::Category {
+    match c {
+        Category::Verification => proto::Category::Verification,
+        Category::Service => proto::Category::Service,
+        Category::Marketing => proto::Category::Marketing,
+        Category::LoanMarketing => proto::Category::LoanMarketing,
+        Category::Collection => proto::Category::Collection,
+        Category::FraudSuspect => proto::Category::FraudSuspect,
+        Category::Illegal => proto::Category::Illegal,
+    }
+}
+
+pub fn proto_timestamp(t: Timestamp) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.as_second(),
+        nanos: t.subsec_nanosecond(),
+    }
+}
+
+/// A time-ordered id (UUID v7 from policy time), so audit keys sort by decision time.
+fn decision_id(now: Timestamp) -> String {
+    let secs = u64::try_from(now.as_second()).unwrap_or(0);
+    let nanos = u32::try_from(now.subsec_nanosecond()).unwrap_or(0);
+    uuid::Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, secs, nanos)).to_string()
+}
+
+/// The symbol a monitored rule reports: it fired, but counted for nothing.
+const MONITOR_SUFFIX: &str = ":monitor";
+
+fn to_proto(
+    snap: &Snapshot,
+    sub: &Submission<'_>,
+    screened: &Screened<'_>,
+    scratch: &Scratch,
+    now: Timestamp,
+) -> proto::Decision {
+    let outcome = &screened.outcome;
+    let mut symbols: Vec<String> = scratch
+        .class
+        .symbols
+        .iter()
+        .map(|s| snap.rules.symbol_name(*s).to_owned())
+        .collect();
+    symbols.extend(
+        scratch
+            .class
+            .monitored_symbols
+            .iter()
+            .map(|s| format!("{}{MONITOR_SUFFIX}", snap.rules.symbol_name(*s))),
+    );
+    if screened.emergency {
+        symbols.push("EMERGENCY_SENDER".to_owned());
+    }
+    proto::Decision {
+        message_id: sub.message_id.to_owned(),
+        verdict: proto_verdict(outcome.verdict) as i32,
+        reasons: scratch
+            .findings
+            .iter()
+            .map(|f| proto::Reason {
+                code: f.code as i32,
+                detail: f.detail.clone(),
+            })
+            .collect(),
+        category: screened
+            .category
+            .map_or(proto::Category::Unspecified, proto_category) as i32,
+        spam_score: scratch.class.spam_score.clamp(0.0, 1.0),
+        symbols,
+        region: screened
+            .region
+            .map(|r| r.label.to_owned())
+            .unwrap_or_default(),
+        consent_id: screened
+            .consent_id
+            .as_deref()
+            .map(str::to_owned)
+            .unwrap_or_default(),
+        hold_until: outcome.hold_until.map(proto_timestamp),
+        decision_id: if sub.dry_run {
+            String::new()
+        } else {
+            decision_id(now)
+        },
+        monitored_verdict: outcome
+            .monitored_verdict
+            .map_or(proto::Verdict::Unspecified, proto_verdict) as i32,
+        segments: screened.segments.count,
+        smpp_status: screened.smpp_status,
+        part_message_ids: Vec::new(),
+        enterprise_id: screened
+            .sender
+            .map(|s| s.enterprise.to_string())
+            .unwrap_or_default(),
+        carrier: screened
+            .region
+            .map(|r| r.carrier.to_owned())
+            .unwrap_or_default(),
+    }
+}

@@ -1,0 +1,191 @@
+//! Wires the edges to the core and owns the drain: `run` takes listeners that are already bound (so
+//! port 0 works and tests pass 127.0.0.1:0), a clock and a shutdown future. Health answers SERVING
+//! only once the state is loaded and NOT_SERVING as soon as shutdown starts; in-flight calls then
+//! get `grace_period_secs` to finish.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::config::{Config, reload};
+use crate::ingress::grpc::FILE_DESCRIPTOR_SET;
+use crate::ingress::grpc::pending::PendingService;
+use crate::ingress::grpc::screening::ScreeningService;
+use crate::metrics::{self, Metrics};
+use crate::pipeline::screen::LiveState;
+use crate::proto::complaints_server::ComplaintsServer;
+use crate::proto::compliance_server::ComplianceServer;
+use crate::proto::operations_server::OperationsServer;
+use crate::proto::registry_server::RegistryServer;
+use crate::proto::screening_server::ScreeningServer;
+use crate::region::RegionTable;
+use crate::registry::SubscriberRegistry;
+use crate::screening::Screener;
+
+/// Sockets bound before `run` (the two API.md log lines name their actual addresses).
+pub struct Listeners {
+    pub grpc: TcpListener,
+    pub metrics: TcpListener,
+}
+
+impl Listeners {
+    pub async fn bind(grpc: SocketAddr, metrics: SocketAddr) -> std::io::Result<Listeners> {
+        Ok(Listeners {
+            grpc: TcpListener::bind(grpc).await?,
+            metrics: TcpListener::bind(metrics).await?,
+        })
+    }
+}
+
+/// What the daemon runs with besides its configuration: injected so tests can drive time and fill
+/// the registries.
+pub struct Deps {
+    pub clock: Arc<dyn Clock>,
+    pub registry: Arc<dyn SubscriberRegistry>,
+    pub regions: Arc<RegionTable>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("listener: {0}")]
+    Listener(#[from] std::io::Error),
+    #[error("grpc server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// How often expired idempotency entries and counters are dropped.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+pub async fn run(
+    config: Config,
+    listeners: Listeners,
+    deps: Deps,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let grpc_addr = listeners.grpc.local_addr()?;
+    let metrics_addr = listeners.metrics.local_addr()?;
+    let grace = config.server.grace_period;
+
+    let screener = Arc::new(Screener::new(
+        config.snapshot,
+        LiveState::new(deps.registry),
+        deps.clock,
+        Metrics::register(),
+    ));
+    let cancel = CancellationToken::new();
+    let tasks = tokio_util::task::TaskTracker::new();
+
+    let metrics_handle = metrics::install();
+    let router = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let handle = metrics_handle.clone();
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    handle.render(),
+                )
+            }
+        }),
+    );
+    let metrics_cancel = cancel.clone();
+    tasks.spawn(async move {
+        let serve = axum::serve(listeners.metrics, router)
+            .with_graceful_shutdown(metrics_cancel.cancelled_owned());
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "metrics server failed");
+        }
+    });
+    tracing::info!("metrics listening on {metrics_addr}");
+
+    tasks.spawn(reload::watch(
+        config.source.clone(),
+        config.server.clone(),
+        Arc::clone(&deps.regions),
+        Arc::clone(&screener),
+        cancel.clone(),
+    ));
+    let sweeper = Arc::clone(&screener);
+    let sweep_cancel = cancel.clone();
+    tasks.spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+        loop {
+            tokio::select! {
+                () = sweep_cancel.cancelled() => return,
+                _ = tick.tick() => sweeper.sweep(),
+            }
+        }
+    });
+
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let screening = ScreeningServer::new(ScreeningService::new(
+        Arc::clone(&screener),
+        config.server.stream_buffer,
+    ));
+    // State is loaded (the snapshot was built before `run`); only now say so.
+    health_reporter
+        .set_serving::<ScreeningServer<ScreeningService>>()
+        .await;
+    health_reporter
+        .set_service_status("", tonic_health::ServingStatus::Serving)
+        .await;
+
+    let grpc_cancel = cancel.clone();
+    let drain_reporter = health_reporter.clone();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutdown requested: draining");
+        drain_reporter
+            .set_not_serving::<ScreeningServer<ScreeningService>>()
+            .await;
+        drain_reporter
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
+        grpc_cancel.cancel();
+    };
+    let server = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(screening)
+        .add_service(RegistryServer::new(PendingService))
+        .add_service(ComplaintsServer::new(PendingService))
+        .add_service(ComplianceServer::new(PendingService))
+        .add_service(OperationsServer::new(PendingService))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), signal);
+    tracing::info!("grpc listening on {grpc_addr}");
+
+    // After shutdown starts, in-flight calls (and open streams) get the grace period, no more.
+    let drained = async {
+        cancel.cancelled().await;
+        tokio::time::sleep(grace).await;
+    };
+    let result = tokio::select! {
+        r = server => r.map_err(ServeError::from),
+        () = drained => {
+            tracing::warn!(grace_secs = grace.as_secs(), "grace period over: closing calls still in flight");
+            Ok(())
+        }
+    };
+    cancel.cancel();
+    tasks.close();
+    if tokio::time::timeout(grace, tasks.wait()).await.is_err() {
+        tracing::warn!("background tasks did not stop within the grace period");
+    }
+    tracing::info!("stopped");
+    result
+}

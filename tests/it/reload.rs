@@ -1,0 +1,87 @@
+//! Live reload: a good change takes effect without a restart; a bad one is refused and the running
+//! configuration stays.
+
+use std::time::Duration;
+
+use portcullis::proto::{ReasonCode, Verdict};
+
+use crate::util::*;
+
+const NEW_PORT: &str = "10690005555";
+const NEW_SENDER: &str = "\n[[sender]]\nport = \"10690005555\"\nenterprise = \"ent-ctrip\"\nname = \"携程旅行\"\n\
+signatures = [\"携程旅行\"]\ncontact = \"95010\"\ncategories = [\"VERIFICATION\", \"SERVICE\"]\n";
+
+async fn wait_for(d: &TestDaemon, series: &str, labels: &[&str], at_least: f64) -> bool {
+    for _ in 0..100 {
+        if metric_value(&d.scrape().await, series, labels) >= at_least {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn senders_reload_live_and_a_bad_reload_keeps_the_old_snapshot() {
+    let senders = std::fs::read_to_string(repo_path("config/senders.toml")).unwrap();
+    let d = TestDaemon::start_with(DaemonOptions {
+        config: Some("[files]\nsenders = \"senders.toml\"\n".into()),
+        files: vec![("senders.toml".into(), senders.clone())],
+    })
+    .await;
+    let text = "【携程旅行】您预订的11月25日上海-北京MU5101航班已出票，请提前2小时到达机场。";
+    let before = d.screen(request(NEW_PORT, "13800138000", text)).await;
+    assert_eq!(before.reasons[0].code(), ReasonCode::ReasonSenderUnknown);
+
+    let reloads = "portcullis_config_reloads_total";
+    let ok_before = metric_value(&d.scrape().await, reloads, &["result=\"ok\""]);
+    std::fs::write(
+        d.dir.path().join("senders.toml"),
+        format!("{senders}{NEW_SENDER}"),
+    )
+    .unwrap();
+    assert!(
+        wait_for(&d, reloads, &["result=\"ok\""], ok_before + 1.0).await,
+        "no successful reload seen"
+    );
+    let after = d.screen(request(NEW_PORT, "13800138000", text)).await;
+    assert_eq!(after.verdict(), Verdict::Release, "{after:?}");
+    assert_eq!(after.enterprise_id, "ent-ctrip");
+
+    // A broken file: logged, counted, and the running registry keeps serving.
+    let err_before = metric_value(&d.scrape().await, reloads, &["result=\"error\""]);
+    std::fs::write(
+        d.dir.path().join("senders.toml"),
+        format!("{senders}{NEW_SENDER}\n[[sender]]\nport = \"x\"\n"),
+    )
+    .unwrap();
+    assert!(
+        wait_for(&d, reloads, &["result=\"error\""], err_before + 1.0).await,
+        "no failed reload seen"
+    );
+    let still = d.screen(request(NEW_PORT, "13900139000", text)).await;
+    assert_eq!(still.verdict(), Verdict::Release, "{still:?}");
+
+    // A change that needs a restart is refused (with a valid senders file, so only that is wrong).
+    let ok_before = metric_value(&d.scrape().await, reloads, &["result=\"ok\""]);
+    std::fs::write(
+        d.dir.path().join("senders.toml"),
+        format!("{senders}{NEW_SENDER}"),
+    )
+    .unwrap();
+    assert!(
+        wait_for(&d, reloads, &["result=\"ok\""], ok_before + 1.0).await,
+        "no successful reload seen"
+    );
+    let refused_before = metric_value(&d.scrape().await, reloads, &["result=\"refused\""]);
+    std::fs::write(
+        d.dir.path().join("portcullis.toml"),
+        "[files]\nsenders = \"senders.toml\"\n[log]\nformat = \"json\"\n",
+    )
+    .unwrap();
+    assert!(
+        wait_for(&d, reloads, &["result=\"refused\""], refused_before + 1.0).await,
+        "no refused reload seen"
+    );
+    d.stop().await;
+}

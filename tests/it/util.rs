@@ -1,0 +1,221 @@
+//! Starts a real daemon in-process (`server::run` on 127.0.0.1:0) with a manual clock and an
+//! in-memory registry the test fills directly.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use jiff::Timestamp;
+use portcullis::clock::ManualClock;
+use portcullis::config::{self, ConfigSource, Overrides};
+use portcullis::domain::{Category, CategorySet, Msisdn};
+use portcullis::proto::screening_client::ScreeningClient;
+use portcullis::proto::{Decision, ScreenRequest};
+use portcullis::region::RegionTable;
+use portcullis::registry::{Consent, InMemoryRegistry};
+use portcullis::server::{self, Deps, Listeners};
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+pub fn regions() -> Arc<RegionTable> {
+    static REGIONS: OnceLock<Arc<RegionTable>> = OnceLock::new();
+    Arc::clone(
+        REGIONS.get_or_init(|| {
+            Arc::new(RegionTable::embedded().expect("embedded region table loads"))
+        }),
+    )
+}
+
+/// 10:00 in Shanghai on a Monday: inside every sending window.
+pub fn office_hours() -> Timestamp {
+    "2026-11-23T02:00:00Z".parse().unwrap()
+}
+
+pub struct TestDaemon {
+    pub grpc_addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    pub clock: Arc<ManualClock>,
+    pub registry: Arc<InMemoryRegistry>,
+    pub client: ScreeningClient<Channel>,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), server::ServeError>>>,
+}
+
+pub struct DaemonOptions {
+    /// Main config text written to `<dir>/portcullis.toml`; None = embedded defaults.
+    pub config: Option<String>,
+    /// Files written next to the config before start (name, contents).
+    pub files: Vec<(String, String)>,
+}
+
+impl Default for DaemonOptions {
+    fn default() -> DaemonOptions {
+        DaemonOptions {
+            config: None,
+            files: Vec::new(),
+        }
+    }
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+impl TestDaemon {
+    pub async fn start() -> TestDaemon {
+        TestDaemon::start_with(DaemonOptions::default()).await
+    }
+
+    pub async fn start_with(opts: DaemonOptions) -> TestDaemon {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, contents) in &opts.files {
+            std::fs::write(dir.path().join(name), contents).unwrap();
+        }
+        let config_path = opts.config.as_ref().map(|text| {
+            let p = dir.path().join("portcullis.toml");
+            std::fs::write(&p, text).unwrap();
+            p
+        });
+        let source = ConfigSource {
+            config_path,
+            overrides: Overrides {
+                grpc_addr: Some("127.0.0.1:0".into()),
+                metrics_addr: Some("127.0.0.1:0".into()),
+                data_dir: Some(dir.path().join("data")),
+                senders: None,
+            },
+        };
+        let config =
+            config::load(&source, &regions()).unwrap_or_else(|e| panic!("config invalid: {e:?}"));
+        let listeners = Listeners::bind(config.server.grpc_addr, config.server.metrics_addr)
+            .await
+            .unwrap();
+        let grpc_addr = listeners.grpc.local_addr().unwrap();
+        let metrics_addr = listeners.metrics.local_addr().unwrap();
+        let clock = Arc::new(ManualClock::new(office_hours()));
+        let registry = Arc::new(InMemoryRegistry::new());
+        let deps = Deps {
+            clock: clock.clone(),
+            registry: registry.clone(),
+            regions: regions(),
+        };
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(server::run(config, listeners, deps, async move {
+            let _ = rx.await;
+        }));
+        let client = connect(grpc_addr).await;
+        TestDaemon {
+            grpc_addr,
+            metrics_addr,
+            clock,
+            registry,
+            client,
+            dir,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub async fn screen(&self, req: ScreenRequest) -> Decision {
+        self.client
+            .clone()
+            .screen(req)
+            .await
+            .unwrap_or_else(|s| panic!("screen failed: {s:?}"))
+            .into_inner()
+    }
+
+    pub async fn screen_status(&self, req: ScreenRequest) -> Result<Decision, tonic::Status> {
+        self.client
+            .clone()
+            .screen(req)
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    pub fn consent(&self, msisdn: &str, enterprise: &str, id: &str, scope: &[Category]) {
+        self.registry.record_consent(
+            Msisdn::parse(msisdn).unwrap(),
+            enterprise,
+            Consent {
+                consent_id: Arc::from(id),
+                scope: CategorySet::of(scope),
+                granted_at: "2026-01-01T00:00:00Z".parse().unwrap(),
+                expires_at: None,
+                revoked_at: None,
+            },
+        );
+    }
+
+    pub async fn scrape(&self) -> String {
+        http_get(self.metrics_addr, "/metrics").await
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
+
+pub async fn connect(addr: SocketAddr) -> ScreeningClient<Channel> {
+    let endpoint = format!("http://{addr}");
+    for _ in 0..50 {
+        if let Ok(c) = ScreeningClient::connect(endpoint.clone()).await {
+            return c;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("daemon at {addr} did not accept connections");
+}
+
+/// A plain HTTP/1.1 GET, as a Prometheus scrape does it.
+pub async fn http_get(addr: SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).await.unwrap();
+    assert!(body.starts_with("HTTP/1.1 200"), "scrape failed: {body}");
+    body
+}
+
+/// The value of one metric series in a scrape (`name{labels}` as rendered), 0 when absent.
+pub fn metric_value(scrape: &str, series_prefix: &str, label_parts: &[&str]) -> f64 {
+    scrape
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.starts_with(series_prefix))
+        .filter(|l| label_parts.iter().all(|p| l.contains(p)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+pub fn request(port: &str, msisdn: &str, text: &str) -> ScreenRequest {
+    let n = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ScreenRequest {
+        message_id: format!("m-{n}"),
+        sender_port: port.into(),
+        msisdn: msisdn.into(),
+        text: text.into(),
+        ..Default::default()
+    }
+}
+
+pub fn reasons(d: &Decision) -> Vec<portcullis::proto::ReasonCode> {
+    d.reasons.iter().map(|r| r.code()).collect()
+}
+
+/// Demo sender ports (config/senders.toml).
+pub const CMB: &str = "10690001234";
+pub const JD: &str = "1069009527";
+pub const SF: &str = "106900888";
+pub const LOAN: &str = "1069077777";
+pub const COLLECT: &str = "1069066666";
+pub const EMERGENCY: &str = "12110";
