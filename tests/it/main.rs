@@ -3,6 +3,7 @@
 mod util;
 
 mod cli;
+mod malformed;
 mod reload;
 mod screening;
 mod stream;
