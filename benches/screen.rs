@@ -14,10 +14,13 @@ use portcullis::pipeline::screen::{LiveState, Scratch, Snapshot, Submission, scr
 use portcullis::region::RegionTable;
 use portcullis::registry::{Consent, InMemoryRegistry};
 
+/// (sender_port, text, recipient)
+type Message = (String, String, Msisdn);
+
 struct Fixture {
     snapshot: Snapshot,
     live: LiveState,
-    mixes: Vec<(&'static str, Vec<(String, String, Msisdn)>)>,
+    mixes: Vec<(&'static str, Vec<Message>)>,
 }
 
 fn read_tsv(path: &Path, limit: usize) -> Vec<(String, String)> {
@@ -107,7 +110,7 @@ fn fixture() -> Fixture {
 
 fn screen_all(
     fx: &Fixture,
-    msgs: &[(String, String, Msisdn)],
+    msgs: &[Message],
     scratch: &mut Scratch,
     now: jiff::Timestamp,
 ) -> usize {

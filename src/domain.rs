@@ -58,8 +58,7 @@ impl Msisdn {
 
     /// `138****1234`, for logs (RULES.md: msisdns are masked in logs).
     pub fn masked(self) -> String {
-        let s = self.0.to_string();
-        format!("{}****{}", &s[..3], &s[7..])
+        format!("{:03}****{:04}", self.0 / 100_000_000, self.0 % 10_000)
     }
 }
 

@@ -309,6 +309,7 @@ pub fn load(source: &ConfigSource, regions: &Arc<RegionTable>) -> Result<Config,
                     rules,
                     normalizer,
                     regions: Arc::clone(regions),
+                    model: None,
                 },
             })
         }

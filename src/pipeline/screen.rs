@@ -8,6 +8,7 @@ use jiff::Timestamp;
 
 use crate::domain::{Category, Msisdn, stable_hash64};
 use crate::pipeline::classify::Classification;
+use crate::pipeline::classify::model::ContentModel;
 use crate::pipeline::classify::rules::RuleSet;
 use crate::pipeline::normalize::{NormalizedText, Normalizer};
 use crate::pipeline::policy::duplicate::DuplicateWindow;
@@ -29,6 +30,8 @@ pub struct Snapshot {
     pub rules: RuleSet,
     pub normalizer: Normalizer,
     pub regions: Arc<RegionTable>,
+    /// The trained content model, when one is configured (the classifier issue).
+    pub model: Option<Arc<dyn ContentModel>>,
 }
 
 /// The mutable state screening reads and (on release) updates.
@@ -116,6 +119,9 @@ pub fn screen<'s>(
     }
 
     snap.rules.classify(&scratch.norm, &mut scratch.class);
+    if let Some(model) = &snap.model {
+        model.refine(&scratch.norm, &mut scratch.class);
+    }
     let category = scratch.class.category.unwrap_or(Category::Service);
     screened.category = Some(category);
     let findings = &mut scratch.findings;

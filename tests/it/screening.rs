@@ -386,7 +386,7 @@ async fn marketing_at_night_is_held_until_eight_and_then_released() {
     assert_eq!(held.verdict(), Verdict::Hold, "{held:?}");
     assert_eq!(reasons(&held), vec![ReasonCode::ReasonQuietHours]);
     assert_eq!(held.smpp_status, 0x58);
-    let until = held.hold_until.clone().unwrap();
+    let until = held.hold_until.unwrap();
     // 08:00 Shanghai the next morning = 00:00 UTC.
     assert_eq!(
         until.seconds,

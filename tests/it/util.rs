@@ -42,20 +42,12 @@ pub struct TestDaemon {
     task: Option<tokio::task::JoinHandle<Result<(), server::ServeError>>>,
 }
 
+#[derive(Default)]
 pub struct DaemonOptions {
     /// Main config text written to `<dir>/portcullis.toml`; None = embedded defaults.
     pub config: Option<String>,
     /// Files written next to the config before start (name, contents).
     pub files: Vec<(String, String)>,
-}
-
-impl Default for DaemonOptions {
-    fn default() -> DaemonOptions {
-        DaemonOptions {
-            config: None,
-            files: Vec::new(),
-        }
-    }
 }
 
 pub fn repo_path(rel: &str) -> PathBuf {
