@@ -85,3 +85,43 @@ async fn senders_reload_live_and_a_bad_reload_keeps_the_old_snapshot() {
     );
     d.stop().await;
 }
+
+#[tokio::test]
+async fn a_new_keyword_list_entry_takes_effect_without_a_restart() {
+    let mut files = vec![(
+        "rules.toml".to_owned(),
+        std::fs::read_to_string(repo_path("config/rules.toml")).unwrap(),
+    )];
+    for entry in std::fs::read_dir(repo_path("config/keywords")).unwrap() {
+        let entry = entry.unwrap();
+        let name = format!("keywords/{}", entry.file_name().to_string_lossy());
+        files.push((name, std::fs::read_to_string(entry.path()).unwrap()));
+    }
+    let d = TestDaemon::start_with(DaemonOptions {
+        config: Some("[files]\nrules = \"rules.toml\"\n".into()),
+        files,
+    })
+    .await;
+    let text = "【招商银行】尊敬的客户，量子护符今日到店，详询95555。";
+    let before = d.screen(request(CMB, "13800138000", text)).await;
+    assert!(
+        !before.symbols.iter().any(|s| s == "TEST_AMULET"),
+        "{before:?}"
+    );
+
+    let reloads = "portcullis_config_reloads_total";
+    let ok_before = metric_value(&d.scrape().await, reloads, &["result=\"ok\""]);
+    let mut keywords = std::fs::read_to_string(d.dir.path().join("keywords/gambling.txt")).unwrap();
+    keywords.push_str("\n量子护符\n");
+    std::fs::write(d.dir.path().join("keywords/gambling.txt"), keywords).unwrap();
+    assert!(
+        wait_for(&d, reloads, &["result=\"ok\""], ok_before + 1.0).await,
+        "no reload after a keyword change"
+    );
+    let after = d.screen(request(CMB, "13900139000", text)).await;
+    assert!(
+        after.symbols.iter().any(|s| s.starts_with("GAMBLING")),
+        "the new gambling keyword did not fire: {after:?}"
+    );
+    d.stop().await;
+}

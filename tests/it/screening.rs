@@ -285,16 +285,19 @@ async fn obfuscated_spam_is_spam_content() {
         .screen(request(
             JD,
             SUB,
-            "【京东】兼职刷单日结，加 薇 信 ＡＢＣ①②③④ 轻松月入过万，点击 t.cn/Ab12 退订回T",
+            "【京东】年终清仓全场1折起，加 薇 信 ＡＢＣ①②③④ 领专属优惠券，点击 t.cn/Ab12 抢购，退订回T",
         ))
         .await;
     assert_eq!(decision.verdict(), Verdict::Reject, "{decision:?}");
     assert!(decision.spam_score >= 0.8, "{decision:?}");
+    assert_eq!(decision.category(), Category::Marketing, "{decision:?}");
+    assert_eq!(
+        reasons(&decision),
+        vec![ReasonCode::ReasonSpamContent],
+        "{decision:?}"
+    );
     assert!(
-        reasons(&decision).iter().any(|r| matches!(
-            r,
-            ReasonCode::ReasonSpamContent | ReasonCode::ReasonFraudSuspect
-        )),
+        decision.symbols.iter().any(|s| s == "OBFUSCATED_WECHAT"),
         "{decision:?}"
     );
     d.stop().await;

@@ -62,7 +62,9 @@ impl TestDaemon {
     pub async fn start_with(opts: DaemonOptions) -> TestDaemon {
         let dir = tempfile::tempdir().unwrap();
         for (name, contents) in &opts.files {
-            std::fs::write(dir.path().join(name), contents).unwrap();
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, contents).unwrap();
         }
         let config_path = opts.config.as_ref().map(|text| {
             let p = dir.path().join("portcullis.toml");
