@@ -47,6 +47,13 @@ impl Msisdn {
         Some(Msisdn(value))
     }
 
+    /// Rebuilds a number from its stored `u64` form, checking the same invariants as `parse`.
+    pub fn from_u64(v: u64) -> Option<Msisdn> {
+        (13_000_000_000..20_000_000_000)
+            .contains(&v)
+            .then_some(Msisdn(v))
+    }
+
     pub fn as_u64(self) -> u64 {
         self.0
     }
@@ -126,6 +133,14 @@ impl CategorySet {
 
     pub fn of(categories: &[Category]) -> CategorySet {
         CategorySet(categories.iter().fold(0, |m, c| m | 1 << c.index()))
+    }
+
+    pub fn from_bits(bits: u8) -> CategorySet {
+        CategorySet(bits & 0x7f)
+    }
+
+    pub fn bits(self) -> u8 {
+        self.0
     }
 
     pub fn contains(self, c: Category) -> bool {

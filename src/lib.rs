@@ -34,3 +34,4 @@ pub mod region;
 pub mod registry;
 pub mod screening;
 pub mod server;
+pub mod store;

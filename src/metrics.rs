@@ -22,6 +22,12 @@ pub const IDEMPOTENCY_ENTRIES: &str = "portcullis_idempotency_entries";
 pub const HELD_ENTRIES: &str = "portcullis_held_messages";
 pub const STREAMS_ACTIVE: &str = "portcullis_screen_streams_active";
 pub const BUILD_INFO: &str = "portcullis_build_info";
+pub const STORE_COMMIT_SECONDS: &str = "portcullis_store_commit_duration_seconds";
+pub const STORE_EVENTS_TOTAL: &str = "portcullis_store_events_total";
+pub const STORE_WRITE_ERRORS_TOTAL: &str = "portcullis_store_write_errors_total";
+pub const STORE_BACKPRESSURE_TOTAL: &str = "portcullis_store_backpressure_total";
+pub const STORE_QUEUE_DEPTH: &str = "portcullis_store_queue_depth";
+pub const REGISTRY_ENTRIES: &str = "portcullis_registry_entries";
 
 /// Label for "no reason" (a clean release) and "no category" (an emergency release).
 const NONE: &str = "NONE";
@@ -208,5 +214,35 @@ impl Metrics {
 
     pub fn malformed(&self, field: &'static str) {
         metrics::counter!(MALFORMED_REQUESTS_TOTAL, "field" => field).increment(1);
+    }
+}
+
+/// The store writer's handles.
+pub struct StoreMetrics {
+    pub commit_duration: Histogram,
+    pub events: Counter,
+    pub write_errors: Counter,
+    pub backpressure: Counter,
+    pub queue_depth: Gauge,
+}
+
+impl StoreMetrics {
+    pub fn register() -> StoreMetrics {
+        install();
+        StoreMetrics {
+            commit_duration: metrics::histogram!(STORE_COMMIT_SECONDS),
+            events: metrics::counter!(STORE_EVENTS_TOTAL),
+            write_errors: metrics::counter!(STORE_WRITE_ERRORS_TOTAL),
+            backpressure: metrics::counter!(STORE_BACKPRESSURE_TOTAL),
+            queue_depth: metrics::gauge!(STORE_QUEUE_DEPTH),
+        }
+    }
+
+    /// Sizes of the registry indexes (consent pairs, opt-out pairs, carrier-level opt-outs).
+    pub fn registry_sizes(&self, consents: usize, opt_outs: usize, carrier_opt_outs: usize) {
+        metrics::gauge!(REGISTRY_ENTRIES, "kind" => "consent_pairs").set(consents as f64);
+        metrics::gauge!(REGISTRY_ENTRIES, "kind" => "opt_out_pairs").set(opt_outs as f64);
+        metrics::gauge!(REGISTRY_ENTRIES, "kind" => "carrier_opt_outs")
+            .set(carrier_opt_outs as f64);
     }
 }

@@ -6,7 +6,9 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use base64::Engine as _;
 use jiff::Timestamp;
+use prost::Message as _;
 
 use crate::clock::Clock;
 use crate::config::malformed_smpp_status;
@@ -16,6 +18,8 @@ use crate::metrics::Metrics;
 use crate::pipeline::screen::{self, LiveState, Scratch, Screened, Snapshot, Submission};
 use crate::pipeline::verdict::Verdict;
 use crate::proto::{self, ReasonCode};
+use crate::store::IdempotencyRow;
+use crate::store::event::{DecisionRow, Event};
 
 /// A request no decision can be made for. In `Screen` it is `INVALID_ARGUMENT`; in `ScreenStream`
 /// and on Kafka it becomes a REJECT with REASON_MALFORMED naming the field.
@@ -89,6 +93,66 @@ impl From<RequestError> for tonic::Status {
         );
         status
     }
+}
+
+/// What a screen leaves for the store: the final decision's idempotency row and, for the
+/// decisions RULES.md names, the audit record.
+#[derive(Debug, Default)]
+pub struct Persist {
+    pub idempotency: Option<IdempotencyRow>,
+    pub audit: Option<Event>,
+}
+
+impl Persist {
+    pub fn is_empty(&self) -> bool {
+        self.idempotency.is_none() && self.audit.is_none()
+    }
+}
+
+/// What the screening knew beyond the proto Decision.
+struct DecisionFacts {
+    category: Option<Category>,
+    dup_hash: u64,
+    emergency: bool,
+    enterprise: String,
+}
+
+/// RULES.md "decision audit": every decision of a commercial or collection category, every REJECT
+/// and HOLD, every emergency release; releases of verification and service are counted only.
+fn audited(decision: &proto::Decision, facts: &DecisionFacts) -> bool {
+    facts.emergency
+        || decision.verdict != proto::Verdict::Release as i32
+        || decision.monitored_verdict != proto::Verdict::Unspecified as i32
+        || matches!(
+            facts.category,
+            Some(Category::Marketing | Category::LoanMarketing | Category::Collection)
+        )
+}
+
+fn audit_event(
+    req: &proto::ScreenRequest,
+    sub: &Submission<'_>,
+    decision: &proto::Decision,
+    facts: &DecisionFacts,
+    now: Timestamp,
+) -> Event {
+    let mut request = req.clone();
+    // The text of a verification code is never stored (RULES.md).
+    if facts.category == Some(Category::Verification) {
+        request.text.clear();
+        request.raw_payload.clear();
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    Event::Decision(DecisionRow {
+        decision_id: decision.decision_id.clone(),
+        decided_at_ns: i64::try_from(now.as_nanosecond()).unwrap_or(i64::MAX),
+        msisdn: sub.msisdn.to_string(),
+        sender_port: sub.sender_port.to_owned(),
+        message_id: sub.message_id.to_owned(),
+        enterprise: facts.enterprise.clone(),
+        request_pb: b64.encode(request.encode_to_vec()),
+        decision_pb: b64.encode(decision.encode_to_vec()),
+    })
 }
 
 /// Longest message_id kept (it is stored per decision).
@@ -209,8 +273,12 @@ impl Screener {
         &self.clock
     }
 
-    /// Screens one request. `Err` means no decision could be made (malformed input).
-    pub fn screen(&self, req: &proto::ScreenRequest) -> Result<proto::Decision, RequestError> {
+    /// Screens one request. `Err` means no decision could be made (malformed input). The returned
+    /// `Persist` is what the caller must hand to the store (idempotency row, audit record).
+    pub fn screen(
+        &self,
+        req: &proto::ScreenRequest,
+    ) -> Result<(proto::Decision, Persist), RequestError> {
         let snap = self.snapshot.load();
         let sub = validate(req, snap.policy.max_text_chars)
             .inspect_err(|e| self.metrics.malformed(e.field()))?;
@@ -220,7 +288,9 @@ impl Screener {
         let text_hash = stable_hash64(sub.text.as_bytes());
         if !sub.dry_run {
             match self.idempotency.prior(key, text_hash, now_s) {
-                Prior::Decided(decision) => return Ok(decision.as_ref().clone()),
+                Prior::Decided(decision) => {
+                    return Ok((decision.as_ref().clone(), Persist::default()));
+                }
                 Prior::TextChanged => {
                     self.metrics.malformed("message_id");
                     return Err(RequestError::MessageIdReused);
@@ -229,16 +299,29 @@ impl Screener {
             }
         }
         let started = std::time::Instant::now();
-        let decision = SCRATCH.with_borrow_mut(|scratch| {
+        let (decision, facts) = SCRATCH.with_borrow_mut(|scratch| {
             let screened = screen::screen(&snap, &self.live, &sub, now, scratch);
             self.record_metrics(&screened, scratch);
-            to_proto(&snap, &sub, &screened, scratch, now)
+            let facts = DecisionFacts {
+                category: screened.category,
+                dup_hash: screened.dup_hash,
+                emergency: screened.emergency,
+                enterprise: screened
+                    .sender
+                    .map(|s| s.enterprise.to_string())
+                    .unwrap_or_default(),
+            };
+            (to_proto(&snap, &sub, &screened, scratch, now), facts)
         });
         self.metrics
             .screen_duration
             .record(started.elapsed().as_secs_f64());
         if sub.dry_run {
-            return Ok(decision);
+            return Ok((decision, Persist::default()));
+        }
+        let mut persist = Persist::default();
+        if audited(&decision, &facts) {
+            persist.audit = Some(audit_event(req, &sub, &decision, &facts, now));
         }
         let decision = Arc::new(decision);
         if decision.verdict == proto::Verdict::Hold as i32 {
@@ -261,8 +344,79 @@ impl Screener {
                     until,
                 },
             );
+            persist.idempotency = Some(IdempotencyRow {
+                sender_port: sub.sender_port.to_owned(),
+                message_id: sub.message_id.to_owned(),
+                verdict: decision.verdict,
+                decision_id: decision.decision_id.clone(),
+                text_hash,
+                until_s: until,
+                decided_at_s: now_s,
+                msisdn: sub.msisdn.as_u64(),
+                enterprise: facts.enterprise,
+                category: facts.category.map_or(0, |c| c.index() as u8 + 1),
+                dup_hash: facts.dup_hash,
+                decision: decision.encode_to_vec(),
+            });
         }
-        Ok(Arc::unwrap_or_clone(decision))
+        Ok((Arc::unwrap_or_clone(decision), persist))
+    }
+
+    /// Rebuilds idempotency, duplicate and frequency state from the stored final decisions (oldest
+    /// first), so a restart does not forget what was released today.
+    pub fn restore(&self, rows: &[IdempotencyRow]) -> usize {
+        let snap = self.snapshot.load();
+        let cfg = &snap.policy;
+        let now = self.clock.now();
+        let today = crate::pipeline::policy::quiet_hours::local_day(now, cfg);
+        let mut restored = 0;
+        for row in rows {
+            let Ok(decision) = proto::Decision::decode(row.decision.as_slice()) else {
+                continue;
+            };
+            let key = MessageKey::new(&row.sender_port, &row.message_id);
+            self.idempotency.store_final(
+                key,
+                Stored {
+                    decision: Arc::new(decision),
+                    text_hash: row.text_hash,
+                    until: row.until_s,
+                },
+            );
+            restored += 1;
+            let released = row.verdict == proto::Verdict::Release as i32;
+            let category = row
+                .category
+                .checked_sub(1)
+                .and_then(|i| Category::ALL.get(usize::from(i)).copied());
+            let (Some(msisdn), Some(category)) = (Msisdn::from_u64(row.msisdn), category) else {
+                continue;
+            };
+            if !released || row.enterprise.is_empty() {
+                continue;
+            }
+            let at = Timestamp::from_second(row.decided_at_s).unwrap_or(now);
+            if cfg.commercial.contains(category)
+                && crate::pipeline::policy::quiet_hours::local_day(at, cfg) == today
+            {
+                self.live
+                    .frequency
+                    .try_count(msisdn, &row.enterprise, today, 0);
+            }
+            if category != Category::Verification {
+                self.live.duplicates.try_remember(
+                    msisdn,
+                    &row.enterprise,
+                    row.dup_hash,
+                    row.decided_at_s,
+                    cfg.duplicate_window_secs,
+                );
+            }
+        }
+        self.metrics
+            .idempotency_entries
+            .set(self.idempotency.finals_len() as f64);
+        restored
     }
 
     /// The REJECT MALFORMED decision a stream (or Kafka) answers for a request that cannot be screened.

@@ -15,7 +15,9 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::config::{Config, reload};
 use crate::ingress::grpc::FILE_DESCRIPTOR_SET;
+use crate::ingress::grpc::compliance::ComplianceService;
 use crate::ingress::grpc::pending::PendingService;
+use crate::ingress::grpc::registry::RegistryService;
 use crate::ingress::grpc::screening::ScreeningService;
 use crate::metrics::{self, Metrics};
 use crate::pipeline::screen::LiveState;
@@ -25,8 +27,9 @@ use crate::proto::operations_server::OperationsServer;
 use crate::proto::registry_server::RegistryServer;
 use crate::proto::screening_server::ScreeningServer;
 use crate::region::RegionTable;
-use crate::registry::SubscriberRegistry;
+use crate::registry::InMemoryRegistry;
 use crate::screening::Screener;
+use crate::store::{Store, StoreError};
 
 /// Sockets bound before `run` (the two API.md log lines name their actual addresses).
 pub struct Listeners {
@@ -47,7 +50,8 @@ impl Listeners {
 /// the registries.
 pub struct Deps {
     pub clock: Arc<dyn Clock>,
-    pub registry: Arc<dyn SubscriberRegistry>,
+    /// The hot-path indexes: filled from the store at start, kept current by the store writer.
+    pub registry: Arc<InMemoryRegistry>,
     pub regions: Arc<RegionTable>,
 }
 
@@ -59,6 +63,8 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error("{0}")]
+    Store(#[from] StoreError),
 }
 
 /// How often expired idempotency entries and counters are dropped.
@@ -74,12 +80,19 @@ pub async fn run(
     let metrics_addr = listeners.metrics.local_addr()?;
     let grace = config.server.grace_period;
 
+    // Durable state first: the indexes are loaded before anything is served.
+    let store = Store::open(&config.server.data_dir, Arc::clone(&deps.registry)).await?;
+    let (consents, opt_outs) = store.load_registry(&deps.registry).await?;
+    let now_s = deps.clock.now().as_second();
+    let decided = store.load_idempotency(now_s).await?;
     let screener = Arc::new(Screener::new(
         config.snapshot,
-        LiveState::new(deps.registry),
+        LiveState::new(Arc::clone(&deps.registry) as Arc<dyn crate::registry::SubscriberRegistry>),
         deps.clock,
         Metrics::register(),
     ));
+    let restored = screener.restore(&decided);
+    tracing::info!(consents, opt_outs, decisions = restored, data_dir = %config.server.data_dir.display(), "state loaded");
     let cancel = CancellationToken::new();
     let tasks = tokio_util::task::TaskTracker::new();
 
@@ -135,8 +148,10 @@ pub async fn run(
         .build_v1()?;
     let screening = ScreeningServer::new(ScreeningService::new(
         Arc::clone(&screener),
+        store.clone(),
         config.server.stream_buffer,
     ));
+    let registry_service = Arc::new(RegistryService::new(Arc::clone(&screener), store.clone()));
     // State is loaded (the snapshot was built before `run`); only now say so.
     health_reporter
         .set_serving::<ScreeningServer<ScreeningService>>()
@@ -162,9 +177,9 @@ pub async fn run(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(screening)
-        .add_service(RegistryServer::new(PendingService))
-        .add_service(ComplaintsServer::new(PendingService))
-        .add_service(ComplianceServer::new(PendingService))
+        .add_service(RegistryServer::from_arc(Arc::clone(&registry_service)))
+        .add_service(ComplaintsServer::from_arc(registry_service))
+        .add_service(ComplianceServer::new(ComplianceService::new(store.clone())))
         .add_service(OperationsServer::new(PendingService))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), signal);
     tracing::info!("grpc listening on {grpc_addr}");

@@ -83,6 +83,8 @@ pub struct Screened<'s> {
     pub segments: Segments,
     pub smpp_status: u32,
     pub emergency: bool,
+    /// The duplicate-detection key of the normalized text (kept with the idempotency record).
+    pub dup_hash: u64,
 }
 
 pub fn screen<'s>(
@@ -111,6 +113,7 @@ pub fn screen<'s>(
         segments: scratch.norm.segments,
         smpp_status: 0,
         emergency: false,
+        dup_hash: 0,
     };
     if sender.is_some_and(|s| s.priority == Priority::Emergency) {
         scratch.class = Classification::default();
@@ -153,6 +156,7 @@ pub fn screen<'s>(
     findings.extend(content::check_spam_score(&scratch.class, cfg));
 
     let text_hash = duplicate_key(norm);
+    screened.dup_hash = text_hash;
     let now_s = now.as_second();
     let day = quiet_hours::local_day(now, cfg);
     let counts_duplicates = category != Category::Verification;

@@ -5,6 +5,7 @@
 //! fill directly; there is no write RPC yet, so nothing acknowledged can be lost by a restart. The
 //! durable store behind the Registry service implements the same trait.
 
+pub mod reply;
 pub mod senders;
 
 use std::sync::Arc;
@@ -112,6 +113,30 @@ impl InMemoryRegistry {
             .entry(pair_key(msisdn, enterprise))
             .or_default()
             .push(consent);
+    }
+
+    /// Revokes one consent by id (idempotent: an earlier revocation time is kept).
+    pub fn revoke_consent_id(
+        &self,
+        msisdn: Msisdn,
+        enterprise: &str,
+        consent_id: &str,
+        at: Timestamp,
+    ) {
+        if let Some(mut list) = self.consents.get_mut(&pair_key(msisdn, enterprise)) {
+            for c in list.iter_mut().filter(|c| &*c.consent_id == consent_id) {
+                c.revoked_at = Some(c.revoked_at.map_or(at, |r| r.min(at)));
+            }
+        }
+    }
+
+    /// Entries in the indexes (consent pairs, opt-out pairs, carrier-level opt-outs), for metrics.
+    pub fn sizes(&self) -> (usize, usize, usize) {
+        (
+            self.consents.len(),
+            self.opt_outs.len(),
+            self.carrier_opt_outs.len(),
+        )
     }
 
     /// Revokes every consent in force for the pair; returns how many were revoked.

@@ -219,15 +219,15 @@ fn has_wrong_recipient_phrase(canonical: &str) -> bool {
     })
 }
 
+/// Where a clause ends in canonical text (full-width ，！？； are ASCII by then).
+const CLAUSE_ENDS: [char; 6] = [',', '.', '!', '?', ';', '。'];
+
 /// Whether a wrong-recipient phrase found between `before` and `after` really says "not me".
 fn denies_identity(phrase: &str, before: Option<char>, after: &str) -> bool {
     match phrase {
         "不是本人" | "不是我" | "我不是" => {
             let a_not_a = before == Some('是') && phrase != "我不是";
-            let clause = after
-                .split(|c: char| matches!(c, ',' | '.' | '!' | '?' | ';' | '。' | '\n'))
-                .next()
-                .unwrap_or_default();
+            let clause = after.split(CLAUSE_ENDS).next().unwrap_or_default();
             let degree = after.starts_with(['很', '太']);
             let rhetorical = clause.contains(['吗', '么']);
             !(a_not_a || degree || rhetorical)

@@ -73,7 +73,7 @@ proptest! {
     #[test]
     fn any_request_gets_a_decision_or_a_named_field(req in request_strategy()) {
         match screener().screen(&req) {
-            Ok(decision) => {
+            Ok((decision, _persist)) => {
                 prop_assert_eq!(&decision.message_id, &req.message_id);
                 prop_assert!(decision.verdict() != Verdict::Unspecified);
                 prop_assert!((0.0..=1.0).contains(&decision.spam_score));

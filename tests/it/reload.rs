@@ -21,6 +21,24 @@ async fn wait_for(d: &TestDaemon, series: &str, labels: &[&str], at_least: f64) 
     false
 }
 
+/// Screens `text` from `port` with fresh message ids until `done` holds (or 10 s pass).
+async fn screen_until(
+    d: &TestDaemon,
+    port: &str,
+    text: &str,
+    done: impl Fn(&portcullis::proto::Decision) -> bool,
+) -> portcullis::proto::Decision {
+    let mut last = d.screen(request(port, "13700137000", text)).await;
+    for _ in 0..100 {
+        if done(&last) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        last = d.screen(request(port, "13700137000", text)).await;
+    }
+    last
+}
+
 #[tokio::test]
 async fn senders_reload_live_and_a_bad_reload_keeps_the_old_snapshot() {
     let senders = std::fs::read_to_string(repo_path("config/senders.toml")).unwrap();
@@ -33,19 +51,20 @@ async fn senders_reload_live_and_a_bad_reload_keeps_the_old_snapshot() {
     let before = d.screen(request(NEW_PORT, "13800138000", text)).await;
     assert_eq!(before.reasons[0].code(), ReasonCode::ReasonSenderUnknown);
 
+    // Metrics are shared by every daemon in this test process, so a good reload is observed by
+    // its effect, not by the reload counter.
     let reloads = "portcullis_config_reloads_total";
-    let ok_before = metric_value(&d.scrape().await, reloads, &["result=\"ok\""]);
     std::fs::write(
         d.dir.path().join("senders.toml"),
         format!("{senders}{NEW_SENDER}"),
     )
     .unwrap();
-    assert!(
-        wait_for(&d, reloads, &["result=\"ok\""], ok_before + 1.0).await,
-        "no successful reload seen"
+    let after = screen_until(&d, NEW_PORT, text, |d| d.verdict() == Verdict::Release).await;
+    assert_eq!(
+        after.verdict(),
+        Verdict::Release,
+        "the new sender never took effect: {after:?}"
     );
-    let after = d.screen(request(NEW_PORT, "13800138000", text)).await;
-    assert_eq!(after.verdict(), Verdict::Release, "{after:?}");
     assert_eq!(after.enterprise_id, "ent-ctrip");
 
     // A broken file: logged, counted, and the running registry keeps serving.
@@ -63,16 +82,11 @@ async fn senders_reload_live_and_a_bad_reload_keeps_the_old_snapshot() {
     assert_eq!(still.verdict(), Verdict::Release, "{still:?}");
 
     // A change that needs a restart is refused (with a valid senders file, so only that is wrong).
-    let ok_before = metric_value(&d.scrape().await, reloads, &["result=\"ok\""]);
     std::fs::write(
         d.dir.path().join("senders.toml"),
         format!("{senders}{NEW_SENDER}"),
     )
     .unwrap();
-    assert!(
-        wait_for(&d, reloads, &["result=\"ok\""], ok_before + 1.0).await,
-        "no successful reload seen"
-    );
     let refused_before = metric_value(&d.scrape().await, reloads, &["result=\"refused\""]);
     std::fs::write(
         d.dir.path().join("portcullis.toml"),
@@ -105,20 +119,17 @@ async fn a_new_keyword_list_entry_takes_effect_without_a_restart() {
     let text = "【招商银行】尊敬的客户，量子护符今日到店，详询95555。";
     let before = d.screen(request(CMB, "13800138000", text)).await;
     assert!(
-        !before.symbols.iter().any(|s| s == "TEST_AMULET"),
+        !before.symbols.iter().any(|s| s.starts_with("GAMBLING")),
         "{before:?}"
     );
 
-    let reloads = "portcullis_config_reloads_total";
-    let ok_before = metric_value(&d.scrape().await, reloads, &["result=\"ok\""]);
     let mut keywords = std::fs::read_to_string(d.dir.path().join("keywords/gambling.txt")).unwrap();
     keywords.push_str("\n量子护符\n");
     std::fs::write(d.dir.path().join("keywords/gambling.txt"), keywords).unwrap();
-    assert!(
-        wait_for(&d, reloads, &["result=\"ok\""], ok_before + 1.0).await,
-        "no reload after a keyword change"
-    );
-    let after = d.screen(request(CMB, "13900139000", text)).await;
+    let after = screen_until(&d, CMB, text, |d| {
+        d.symbols.iter().any(|s| s.starts_with("GAMBLING"))
+    })
+    .await;
     assert!(
         after.symbols.iter().any(|s| s.starts_with("GAMBLING")),
         "the new gambling keyword did not fire: {after:?}"

@@ -680,12 +680,10 @@ async fn reflection_and_health_list_the_contract() {
     }
 
     // Services of later issues answer UNIMPLEMENTED, never a fake success.
-    let mut registry = portcullis::proto::registry_client::RegistryClient::new(channel.clone());
-    let err = registry
-        .opt_out(portcullis::proto::OptOutRequest {
-            msisdn: SUB.into(),
-            ..Default::default()
-        })
+    let mut operations =
+        portcullis::proto::operations_client::OperationsClient::new(channel.clone());
+    let err = operations
+        .list_throttles(portcullis::proto::ListThrottlesRequest::default())
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unimplemented);

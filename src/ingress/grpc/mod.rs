@@ -1,7 +1,10 @@
 //! The gRPC services of API.md. Screening is implemented; the services later issues implement are
 //! registered so clients and reflection see the whole contract, and answer UNIMPLEMENTED.
 
+pub mod compliance;
+pub mod convert;
 pub mod pending;
+pub mod registry;
 pub mod screening;
 
 /// The encoded descriptor set of proto/portcullis/v1, for server reflection.

@@ -12,28 +12,56 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::proto::screening_server::Screening;
 use crate::proto::{Decision, ScreenRequest};
-use crate::screening::Screener;
+use crate::screening::{Persist, RequestError, Screener};
+use crate::store::Store;
 
 pub struct ScreeningService {
     screener: Arc<Screener>,
+    store: Store,
     stream_buffer: usize,
 }
 
 impl ScreeningService {
-    pub fn new(screener: Arc<Screener>, stream_buffer: usize) -> ScreeningService {
+    pub fn new(screener: Arc<Screener>, store: Store, stream_buffer: usize) -> ScreeningService {
         ScreeningService {
             screener,
+            store,
             stream_buffer,
         }
     }
+}
+
+/// Screens one request and queues what it leaves for the store. The decision is answered once its
+/// idempotency row and audit record are queued (in order, behind any earlier write), not committed:
+/// waiting for the fsync would put the group-commit latency on every message. A crash can lose the
+/// last few milliseconds of decisions; a gateway's retry then gets a fresh decision.
+async fn screen_and_queue(
+    screener: &Screener,
+    store: &Store,
+    req: &ScreenRequest,
+) -> Result<Decision, RequestError> {
+    let (decision, persist) = screener.screen(req)?;
+    if !persist.is_empty() {
+        let Persist { idempotency, audit } = persist;
+        if let Err(e) = store
+            .enqueue(
+                audit.into_iter().collect(),
+                idempotency.into_iter().collect(),
+            )
+            .await
+        {
+            tracing::error!(error = %e, "decision not queued for the store");
+        }
+    }
+    Ok(decision)
 }
 
 #[tonic::async_trait]
 impl Screening for ScreeningService {
     async fn screen(&self, request: Request<ScreenRequest>) -> Result<Response<Decision>, Status> {
         let req = request.into_inner();
-        self.screener
-            .screen(&req)
+        screen_and_queue(&self.screener, &self.store, &req)
+            .await
             .map(Response::new)
             .map_err(Status::from)
     }
@@ -47,14 +75,16 @@ impl Screening for ScreeningService {
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(self.stream_buffer);
         let screener = Arc::clone(&self.screener);
+        let store = self.store.clone();
         tokio::spawn(async move {
             screener.metrics().streams_active.increment(1.0);
             while let Some(item) = inbound.next().await {
                 let (answer, last) = match item {
                     Ok(req) => {
-                        let decision = screener
-                            .screen(&req)
-                            .unwrap_or_else(|e| screener.malformed_decision(&req, &e));
+                        let decision = match screen_and_queue(&screener, &store, &req).await {
+                            Ok(d) => d,
+                            Err(e) => screener.malformed_decision(&req, &e),
+                        };
                         (Ok(decision), false)
                     }
                     // A frame that is not a ScreenRequest at all: the stream cannot go on.

@@ -1,0 +1,149 @@
+//! The records of the audit chain. The registry's current state (consents, opt-outs, complaints) is
+//! derived from these events: the writer applies each one to the state tables in the same
+//! transaction, and `audit verify` replays them to prove the tables were not edited.
+
+use serde::{Deserialize, Serialize};
+
+/// One consent, as granted (its evidence travels with it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentRow {
+    pub consent_id: String,
+    pub msisdn: String,
+    pub enterprise: String,
+    pub channel: i32,
+    pub evidence_ref: String,
+    pub evidence_sha256: String,
+    /// CategorySet bits.
+    pub scope: u8,
+    pub granted_at_ns: i64,
+    pub expires_at_ns: Option<i64>,
+    pub revoked_at_ns: Option<i64>,
+    pub recorded_at_ns: i64,
+}
+
+/// An opt-out or opt-in; `enterprise` empty = carrier-level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptOutRow {
+    pub record_id: String,
+    pub msisdn: String,
+    pub enterprise: String,
+    /// 1 commercial, 2 collection.
+    pub scope: u8,
+    pub opted_out: bool,
+    pub channel: i32,
+    pub at_ns: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComplaintRow {
+    pub complaint_id: String,
+    pub msisdn: String,
+    pub sender_port: String,
+    pub enterprise: String,
+    pub province: String,
+    pub received_at_ns: i64,
+    pub source: String,
+    pub text: String,
+    pub message_id: String,
+    pub wrong_recipient: bool,
+}
+
+/// An audited decision: the request (text omitted for VERIFICATION) and the decision, as protobuf
+/// (base64) so a DecisionRecord can be rebuilt exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRow {
+    pub decision_id: String,
+    pub decided_at_ns: i64,
+    pub msisdn: String,
+    pub sender_port: String,
+    pub message_id: String,
+    pub enterprise: String,
+    pub request_pb: String,
+    pub decision_pb: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    ConsentGranted(ConsentRow),
+    ConsentRevoked {
+        consent_id: String,
+        msisdn: String,
+        enterprise: String,
+        channel: i32,
+        revoked_at_ns: i64,
+    },
+    ConsentExpired {
+        consent_id: String,
+        msisdn: String,
+        enterprise: String,
+        expired_at_ns: i64,
+    },
+    OptedOut(OptOutRow),
+    OptedIn(OptOutRow),
+    Complaint(ComplaintRow),
+    Decision(DecisionRow),
+}
+
+impl Event {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::ConsentGranted(_) => "consent_granted",
+            Event::ConsentRevoked { .. } => "consent_revoked",
+            Event::ConsentExpired { .. } => "consent_expired",
+            Event::OptedOut(_) => "opted_out",
+            Event::OptedIn(_) => "opted_in",
+            Event::Complaint(_) => "complaint",
+            Event::Decision(_) => "decision",
+        }
+    }
+
+    /// When it happened (the time the chain records).
+    pub fn at_ns(&self) -> i64 {
+        match self {
+            Event::ConsentGranted(c) => c.recorded_at_ns,
+            Event::ConsentRevoked { revoked_at_ns, .. } => *revoked_at_ns,
+            Event::ConsentExpired { expired_at_ns, .. } => *expired_at_ns,
+            Event::OptedOut(o) | Event::OptedIn(o) => o.at_ns,
+            Event::Complaint(c) => c.received_at_ns,
+            Event::Decision(d) => d.decided_at_ns,
+        }
+    }
+
+    pub fn msisdn(&self) -> &str {
+        match self {
+            Event::ConsentGranted(c) => &c.msisdn,
+            Event::ConsentRevoked { msisdn, .. } | Event::ConsentExpired { msisdn, .. } => msisdn,
+            Event::OptedOut(o) | Event::OptedIn(o) => &o.msisdn,
+            Event::Complaint(c) => &c.msisdn,
+            Event::Decision(d) => &d.msisdn,
+        }
+    }
+
+    pub fn enterprise(&self) -> &str {
+        match self {
+            Event::ConsentGranted(c) => &c.enterprise,
+            Event::ConsentRevoked { enterprise, .. } | Event::ConsentExpired { enterprise, .. } => {
+                enterprise
+            }
+            Event::OptedOut(o) | Event::OptedIn(o) => &o.enterprise,
+            Event::Complaint(c) => &c.enterprise,
+            Event::Decision(d) => &d.enterprise,
+        }
+    }
+
+    /// (sender_port, message_id) for records that have them.
+    pub fn message_key(&self) -> Option<(&str, &str)> {
+        match self {
+            Event::Complaint(c) => Some((&c.sender_port, &c.message_id)),
+            Event::Decision(d) => Some((&d.sender_port, &d.message_id)),
+            _ => None,
+        }
+    }
+
+    /// The canonical encoding the record hash covers: serde_json with the fields in declaration
+    /// order, no whitespace. Deterministic for a given event.
+    pub fn canonical(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}

@@ -1,0 +1,562 @@
+//! The embedded store: SQLite through sqlx in `--data-dir` (WAL, synchronous=FULL), the only module
+//! that touches disk. Writes go through one writer task that batches whatever is queued into one
+//! transaction (group commit), extends the audit chain, applies the events to the state tables and
+//! the in-memory indexes, and only then acknowledges. Reads (compliance queries, start-up load) use
+//! a separate read pool. `RegistryStore` is the seam where PostgreSQL can replace SQLite at scale.
+
+pub mod audit;
+pub mod event;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::metrics::StoreMetrics;
+use crate::registry::InMemoryRegistry;
+use audit::{GENESIS, Head, VerifyReport};
+use event::{ConsentRow, Event, OptOutRow};
+pub use writer::IdempotencyRow;
+
+/// The file that marks an initialised data dir: present + store missing = refuse to start.
+pub const MARKER: &str = "PORTCULLIS_DATA_DIR";
+pub const DB_FILE: &str = "portcullis.db";
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("data dir {0}: {1}")]
+    DataDir(PathBuf, String),
+    #[error("store: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("store migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("store: {0}")]
+    Corrupt(String),
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<StoreError> for tonic::Status {
+    fn from(e: StoreError) -> tonic::Status {
+        tonic::Status::unavailable(e.to_string())
+    }
+}
+
+/// What the writer acknowledges: the sequence numbers given to the events, in order.
+pub type Ack = Result<Vec<u64>, StoreError>;
+
+pub(crate) struct WriteRequest {
+    pub events: Vec<Event>,
+    pub idempotency: Vec<IdempotencyRow>,
+    pub ack: Option<oneshot::Sender<Ack>>,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    read: SqlitePool,
+    writes: mpsc::Sender<WriteRequest>,
+    metrics: Arc<StoreMetrics>,
+    path: PathBuf,
+}
+
+/// Queue depth of the writer: beyond it, writers wait (back-pressure), never drop.
+const WRITE_QUEUE: usize = 4096;
+
+impl Store {
+    /// Opens (creating on first start) the store in `data_dir`. An initialised dir whose database is
+    /// missing is an error, never a silent empty registry.
+    pub async fn open(
+        data_dir: &Path,
+        registry: Arc<InMemoryRegistry>,
+    ) -> Result<Store, StoreError> {
+        let db = data_dir.join(DB_FILE);
+        let marker = data_dir.join(MARKER);
+        let dir_err =
+            |e: std::io::Error| StoreError::DataDir(data_dir.to_path_buf(), e.to_string());
+        std::fs::create_dir_all(data_dir).map_err(dir_err)?;
+        let initialised = marker.try_exists().map_err(dir_err)?;
+        let db_exists = db.try_exists().map_err(dir_err)?;
+        if initialised && !db_exists {
+            return Err(StoreError::DataDir(
+                data_dir.to_path_buf(),
+                format!(
+                    "initialised ({MARKER} present) but {DB_FILE} is missing; restore it from a backup"
+                ),
+            ));
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(&db)
+            .create_if_missing(!initialised)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .foreign_keys(true);
+        let write_pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let integrity: String = sqlx::query_scalar("PRAGMA quick_check")
+            .fetch_one(&write_pool)
+            .await?;
+        if integrity != "ok" {
+            return Err(StoreError::Corrupt(format!(
+                "{}: integrity check failed: {integrity}",
+                db.display()
+            )));
+        }
+        MIGRATOR.run(&write_pool).await?;
+        if !initialised {
+            std::fs::write(
+                &marker,
+                "portcullis data dir; do not delete portcullis.db without a backup\n",
+            )
+            .map_err(dir_err)?;
+        }
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        let metrics = Arc::new(StoreMetrics::register());
+        let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+        let state = writer::ChainState::load(&write_pool).await?;
+        tokio::spawn(writer::run(
+            write_pool,
+            rx,
+            state,
+            registry,
+            Arc::clone(&metrics),
+        ));
+        Ok(Store {
+            read,
+            writes: tx,
+            metrics,
+            path: db,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Queues a write; resolves once it is queued (waiting while the queue is full). The returned
+    /// receiver resolves once the write is committed.
+    pub(crate) async fn enqueue(
+        &self,
+        events: Vec<Event>,
+        idempotency: Vec<IdempotencyRow>,
+    ) -> Result<oneshot::Receiver<Ack>, StoreError> {
+        let (ack, done) = oneshot::channel();
+        let req = WriteRequest {
+            events,
+            idempotency,
+            ack: Some(ack),
+        };
+        match self.writes.try_send(req) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(req)) => {
+                self.metrics.backpressure.increment(1);
+                self.writes
+                    .send(req)
+                    .await
+                    .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                return Err(StoreError::Unavailable("writer stopped".into()));
+            }
+        }
+        Ok(done)
+    }
+
+    /// Writes and waits for the commit: what every acknowledged registry RPC uses.
+    pub async fn commit(&self, events: Vec<Event>) -> Result<Vec<u64>, StoreError> {
+        let done = self.enqueue(events, Vec::new()).await?;
+        done.await
+            .map_err(|_| StoreError::Unavailable("writer stopped before committing".into()))?
+    }
+
+    /// Loads the registry state into the in-memory indexes the hot path reads.
+    pub async fn load_registry(
+        &self,
+        registry: &InMemoryRegistry,
+    ) -> Result<(usize, usize), StoreError> {
+        let mut consents = 0;
+        let rows = sqlx::query("SELECT consent_id, msisdn, enterprise, channel, evidence_ref, evidence_sha256, scope, granted_at_ns, expires_at_ns, revoked_at_ns, recorded_at_ns FROM consents")
+            .fetch_all(&self.read)
+            .await?;
+        for row in &rows {
+            let c = consent_from_row(row)?;
+            writer::apply_to_registry(registry, &Event::ConsentGranted(c));
+            consents += 1;
+        }
+        let mut opt_outs = 0;
+        let rows = sqlx::query("SELECT record_id, msisdn, enterprise, scope, opted_out, channel, at_ns FROM opt_outs WHERE opted_out = 1")
+            .fetch_all(&self.read)
+            .await?;
+        for row in &rows {
+            let o = opt_out_from_row(row)?;
+            writer::apply_to_registry(registry, &Event::OptedOut(o));
+            opt_outs += 1;
+        }
+        Ok((consents, opt_outs))
+    }
+
+    /// Final decisions still within their idempotency TTL, oldest first.
+    pub async fn load_idempotency(&self, now_s: i64) -> Result<Vec<IdempotencyRow>, StoreError> {
+        let rows = sqlx::query("SELECT sender_port, message_id, verdict, decision_id, text_hash, until_s, decided_at_s, msisdn, enterprise, category, dup_hash, decision FROM idempotency WHERE until_s > ? ORDER BY decided_at_s")
+            .bind(now_s)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(IdempotencyRow::from_row).collect()
+    }
+
+    /// Registry events (everything but decisions) for a subscriber and/or enterprise, oldest first
+    /// (Compliance.ConsentHistory).
+    pub async fn registry_events(
+        &self,
+        msisdn: Option<&str>,
+        enterprise: Option<&str>,
+        range_ns: (Option<i64>, Option<i64>),
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, kind, at_ns, payload, hash FROM audit_events WHERE kind != 'decision' \
+             AND (?1 IS NULL OR msisdn = ?1) AND (?2 IS NULL OR enterprise = ?2) \
+             AND (?3 IS NULL OR at_ns >= ?3) AND (?4 IS NULL OR at_ns < ?4) ORDER BY seq",
+        )
+        .bind(msisdn)
+        .bind(enterprise)
+        .bind(range_ns.0)
+        .bind(range_ns.1)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(StoredEvent::from_row).collect()
+    }
+
+    /// Audited decisions matching the filters, oldest first (Compliance.Decisions).
+    pub async fn decisions(
+        &self,
+        filter: &DecisionFilter<'_>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, kind, at_ns, payload, hash FROM audit_events WHERE kind = 'decision' \
+             AND (?1 IS NULL OR msisdn = ?1) AND (?2 IS NULL OR sender_port = ?2) AND (?3 IS NULL OR message_id = ?3) \
+             AND (?4 IS NULL OR enterprise = ?4) AND (?5 IS NULL OR at_ns >= ?5) AND (?6 IS NULL OR at_ns < ?6) \
+             ORDER BY seq LIMIT ?7",
+        )
+        .bind(filter.msisdn)
+        .bind(filter.sender_port)
+        .bind(filter.message_id)
+        .bind(filter.enterprise)
+        .bind(filter.from_ns)
+        .bind(filter.to_ns)
+        .bind(i64::from(filter.limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(StoredEvent::from_row).collect()
+    }
+
+    /// The consent records in force or past for a pair (RevokeConsent picks from these).
+    pub async fn consents_for(
+        &self,
+        msisdn: &str,
+        enterprise: &str,
+    ) -> Result<Vec<ConsentRow>, StoreError> {
+        let rows = sqlx::query("SELECT consent_id, msisdn, enterprise, channel, evidence_ref, evidence_sha256, scope, granted_at_ns, expires_at_ns, revoked_at_ns, recorded_at_ns FROM consents WHERE msisdn = ? AND enterprise = ? ORDER BY granted_at_ns")
+            .bind(msisdn)
+            .bind(enterprise)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(consent_from_row).collect()
+    }
+
+    pub async fn verify(&self, expect: Option<&Head>) -> Result<VerifyReport, StoreError> {
+        verify_chain(&self.read, expect).await
+    }
+
+    pub async fn head(&self) -> Result<Head, StoreError> {
+        head(&self.read).await
+    }
+}
+
+/// Filters of Compliance.Decisions.
+#[derive(Debug, Default)]
+pub struct DecisionFilter<'a> {
+    pub msisdn: Option<&'a str>,
+    pub sender_port: Option<&'a str>,
+    pub message_id: Option<&'a str>,
+    pub enterprise: Option<&'a str>,
+    pub from_ns: Option<i64>,
+    pub to_ns: Option<i64>,
+    pub limit: u32,
+}
+
+/// One record of the chain as read back.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub seq: u64,
+    pub kind: String,
+    pub at_ns: i64,
+    /// None for a purged record.
+    pub event: Option<Event>,
+    pub hash: String,
+}
+
+impl StoredEvent {
+    fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredEvent, StoreError> {
+        let payload: Option<String> = row.try_get("payload")?;
+        let seq: i64 = row.try_get("seq")?;
+        let event = match payload {
+            Some(p) => Some(serde_json::from_str(&p).map_err(|e| {
+                StoreError::Corrupt(format!("audit record {seq}: undecodable payload: {e}"))
+            })?),
+            None => None,
+        };
+        Ok(StoredEvent {
+            seq: seq as u64,
+            kind: row.try_get("kind")?,
+            at_ns: row.try_get("at_ns")?,
+            event,
+            hash: row.try_get("hash")?,
+        })
+    }
+}
+
+fn consent_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ConsentRow, StoreError> {
+    Ok(ConsentRow {
+        consent_id: row.try_get("consent_id")?,
+        msisdn: row.try_get("msisdn")?,
+        enterprise: row.try_get("enterprise")?,
+        channel: row.try_get("channel")?,
+        evidence_ref: row.try_get("evidence_ref")?,
+        evidence_sha256: row.try_get("evidence_sha256")?,
+        scope: row.try_get::<i64, _>("scope")? as u8,
+        granted_at_ns: row.try_get("granted_at_ns")?,
+        expires_at_ns: row.try_get("expires_at_ns")?,
+        revoked_at_ns: row.try_get("revoked_at_ns")?,
+        recorded_at_ns: row.try_get("recorded_at_ns")?,
+    })
+}
+
+fn opt_out_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<OptOutRow, StoreError> {
+    Ok(OptOutRow {
+        record_id: row.try_get("record_id")?,
+        msisdn: row.try_get("msisdn")?,
+        enterprise: row.try_get("enterprise")?,
+        scope: row.try_get::<i64, _>("scope")? as u8,
+        opted_out: row.try_get::<i64, _>("opted_out")? != 0,
+        channel: row.try_get("channel")?,
+        at_ns: row.try_get("at_ns")?,
+    })
+}
+
+/// Opens a stopped daemon's store read-only (for `audit verify|head --data-dir`).
+pub async fn open_read_only(data_dir: &Path) -> Result<SqlitePool, StoreError> {
+    let db = data_dir.join(DB_FILE);
+    if !db
+        .try_exists()
+        .map_err(|e| StoreError::DataDir(data_dir.to_path_buf(), e.to_string()))?
+    {
+        return Err(StoreError::DataDir(
+            data_dir.to_path_buf(),
+            format!("{DB_FILE} not found"),
+        ));
+    }
+    let options =
+        SqliteConnectOptions::from_str(&format!("sqlite://{}", db.display()))?.read_only(true);
+    Ok(SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await?)
+}
+
+pub async fn head(pool: &SqlitePool) -> Result<Head, StoreError> {
+    let row =
+        sqlx::query("SELECT last_seq, hash FROM audit_batches ORDER BY batch_id DESC LIMIT 1")
+            .fetch_optional(pool)
+            .await?;
+    Ok(match row {
+        Some(r) => Head {
+            seq: r.try_get::<i64, _>("last_seq")? as u64,
+            hash: r.try_get("hash")?,
+        },
+        None => Head {
+            seq: 0,
+            hash: audit::to_hex(&GENESIS),
+        },
+    })
+}
+
+/// Re-walks the chain batch by batch, then replays the events and compares the state tables.
+pub async fn verify_chain(
+    pool: &SqlitePool,
+    expect: Option<&Head>,
+) -> Result<VerifyReport, StoreError> {
+    let batches = sqlx::query("SELECT batch_id, first_seq, last_seq, prev_hash, hash FROM audit_batches ORDER BY batch_id")
+        .fetch_all(pool)
+        .await?;
+    let mut prev = GENESIS;
+    let mut expected_seq: u64 = 1;
+    let mut records: u64 = 0;
+    let mut head = Head {
+        seq: 0,
+        hash: audit::to_hex(&GENESIS),
+    };
+    let mut pinned_seen = expect.is_none_or(|h| h.seq == 0);
+    let mut replay = writer::Replay::default();
+    let fail = |records: u64, head: Head, seq: u64, detail: String| VerifyReport {
+        ok: false,
+        records,
+        head,
+        first_bad_seq: seq.max(1),
+        detail,
+    };
+    for b in &batches {
+        let first = b.try_get::<i64, _>("first_seq")? as u64;
+        let last = b.try_get::<i64, _>("last_seq")? as u64;
+        let batch_id: i64 = b.try_get("batch_id")?;
+        let stored_prev: String = b.try_get("prev_hash")?;
+        let stored_hash: String = b.try_get("hash")?;
+        if first != expected_seq || last < first {
+            return Ok(fail(
+                records,
+                head,
+                expected_seq,
+                format!(
+                    "batch {batch_id}: covers {first}..={last}, expected to start at {expected_seq}"
+                ),
+            ));
+        }
+        if stored_prev != audit::to_hex(&prev) {
+            return Ok(fail(
+                records,
+                head,
+                first,
+                format!("batch {batch_id}: previous-hash link broken"),
+            ));
+        }
+        let rows = sqlx::query("SELECT seq, kind, at_ns, payload, hash FROM audit_events WHERE seq BETWEEN ? AND ? ORDER BY seq")
+            .bind(first as i64)
+            .bind(last as i64)
+            .fetch_all(pool)
+            .await?;
+        let mut hashes = Vec::with_capacity(rows.len());
+        let mut seq = first;
+        for r in &rows {
+            let row_seq = r.try_get::<i64, _>("seq")? as u64;
+            if row_seq != seq {
+                return Ok(fail(records, head, seq, format!("record {seq} is missing")));
+            }
+            let kind: String = r.try_get("kind")?;
+            let at_ns: i64 = r.try_get("at_ns")?;
+            let payload: Option<String> = r.try_get("payload")?;
+            let stored: String = r.try_get("hash")?;
+            let Some(stored_bytes) = audit::from_hex(&stored) else {
+                return Ok(fail(
+                    records,
+                    head,
+                    seq,
+                    format!("record {seq}: hash is not 64 hex characters"),
+                ));
+            };
+            if let Some(p) = &payload {
+                if audit::record_hash(seq, &kind, at_ns, p) != stored_bytes {
+                    return Ok(fail(
+                        records,
+                        head,
+                        seq,
+                        format!("record {seq} ({kind}): content does not match its hash"),
+                    ));
+                }
+                match serde_json::from_str::<Event>(p) {
+                    Ok(e) => replay.apply(seq, &e),
+                    Err(e) => {
+                        return Ok(fail(
+                            records,
+                            head,
+                            seq,
+                            format!("record {seq}: undecodable payload: {e}"),
+                        ));
+                    }
+                }
+            }
+            hashes.push(stored_bytes);
+            records += 1;
+            seq += 1;
+        }
+        if seq != last + 1 {
+            return Ok(fail(records, head, seq, format!("record {seq} is missing")));
+        }
+        let computed = audit::batch_hash(&prev, hashes.iter());
+        if audit::to_hex(&computed) != stored_hash {
+            return Ok(fail(
+                records,
+                head,
+                first,
+                format!("batch {batch_id}: batch hash does not match its records"),
+            ));
+        }
+        prev = computed;
+        expected_seq = last + 1;
+        head = Head {
+            seq: last,
+            hash: stored_hash,
+        };
+        if let Some(pin) = expect
+            && pin.seq == last
+        {
+            if pin.hash != head.hash {
+                return Ok(fail(
+                    records,
+                    head,
+                    first,
+                    format!("pinned head {pin} differs: the chain was rewritten"),
+                ));
+            }
+            pinned_seen = true;
+        }
+    }
+    let orphans: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE seq >= ?")
+        .bind(expected_seq as i64)
+        .fetch_one(pool)
+        .await?;
+    if orphans > 0 {
+        return Ok(fail(
+            records,
+            head,
+            expected_seq,
+            format!("{orphans} record(s) after the last batch are not chained"),
+        ));
+    }
+    if !pinned_seen {
+        let pin = expect.map(ToString::to_string).unwrap_or_default();
+        return Ok(fail(
+            records,
+            head,
+            0,
+            format!(
+                "pinned head {pin} is not a batch boundary of this chain: the chain was rewritten or truncated"
+            ),
+        ));
+    }
+    if let Some((seq, detail)) = replay.compare(pool).await? {
+        return Ok(VerifyReport {
+            ok: false,
+            records,
+            head,
+            first_bad_seq: seq,
+            detail,
+        });
+    }
+    Ok(VerifyReport {
+        ok: true,
+        records,
+        head,
+        first_bad_seq: 0,
+        detail: String::new(),
+    })
+}

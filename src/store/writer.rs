@@ -1,0 +1,453 @@
+//! The single writer: group commit. It takes every request queued (up to a batch limit), writes them
+//! in one transaction as one audit batch, applies the events to the state tables, commits, updates
+//! the in-memory indexes, and only then acknowledges each request. One fsync covers the batch.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sqlx::{Row, SqlitePool};
+use tokio::sync::mpsc;
+
+use super::audit::{self, GENESIS};
+use super::event::{ConsentRow, Event, OptOutRow};
+use super::{StoreError, WriteRequest};
+use crate::domain::{CategorySet, Msisdn, OptOutScope};
+use crate::metrics::StoreMetrics;
+use crate::registry::{Consent, InMemoryRegistry};
+
+/// Most requests folded into one transaction.
+const MAX_BATCH_REQUESTS: usize = 512;
+
+/// A final decision for the idempotency table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRow {
+    pub sender_port: String,
+    pub message_id: String,
+    pub verdict: i32,
+    pub decision_id: String,
+    pub text_hash: u64,
+    pub until_s: i64,
+    pub decided_at_s: i64,
+    pub msisdn: u64,
+    pub enterprise: String,
+    /// Category index + 1 (0 = none).
+    pub category: u8,
+    pub dup_hash: u64,
+    pub decision: Vec<u8>,
+}
+
+impl IdempotencyRow {
+    pub(crate) fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<IdempotencyRow, StoreError> {
+        Ok(IdempotencyRow {
+            sender_port: row.try_get("sender_port")?,
+            message_id: row.try_get("message_id")?,
+            verdict: row.try_get("verdict")?,
+            decision_id: row.try_get("decision_id")?,
+            text_hash: row.try_get::<i64, _>("text_hash")? as u64,
+            until_s: row.try_get("until_s")?,
+            decided_at_s: row.try_get("decided_at_s")?,
+            msisdn: row.try_get::<i64, _>("msisdn")? as u64,
+            enterprise: row.try_get("enterprise")?,
+            category: row.try_get::<i64, _>("category")? as u8,
+            dup_hash: row.try_get::<i64, _>("dup_hash")? as u64,
+            decision: row.try_get("decision")?,
+        })
+    }
+}
+
+/// Where the chain stands: the next sequence number and the hash the next batch links to.
+pub(crate) struct ChainState {
+    next_seq: u64,
+    next_batch: i64,
+    prev_hash: [u8; 32],
+}
+
+impl ChainState {
+    pub(crate) async fn load(pool: &SqlitePool) -> Result<ChainState, StoreError> {
+        let row = sqlx::query(
+            "SELECT batch_id, last_seq, hash FROM audit_batches ORDER BY batch_id DESC LIMIT 1",
+        )
+        .fetch_optional(pool)
+        .await?;
+        Ok(match row {
+            None => ChainState {
+                next_seq: 1,
+                next_batch: 1,
+                prev_hash: GENESIS,
+            },
+            Some(r) => {
+                let hash: String = r.try_get("hash")?;
+                ChainState {
+                    next_seq: r.try_get::<i64, _>("last_seq")? as u64 + 1,
+                    next_batch: r.try_get::<i64, _>("batch_id")? + 1,
+                    prev_hash: audit::from_hex(&hash).ok_or_else(|| {
+                        StoreError::Corrupt("last audit batch hash is not hex".into())
+                    })?,
+                }
+            }
+        })
+    }
+}
+
+pub(crate) async fn run(
+    pool: SqlitePool,
+    mut rx: mpsc::Receiver<WriteRequest>,
+    mut chain: ChainState,
+    registry: Arc<InMemoryRegistry>,
+    metrics: Arc<StoreMetrics>,
+) {
+    let mut pending: Vec<WriteRequest> = Vec::with_capacity(MAX_BATCH_REQUESTS);
+    while let Some(first) = rx.recv().await {
+        pending.push(first);
+        while pending.len() < MAX_BATCH_REQUESTS {
+            match rx.try_recv() {
+                Ok(req) => pending.push(req),
+                Err(_) => break,
+            }
+        }
+        let started = std::time::Instant::now();
+        let result = write_batch(&pool, &mut chain, &pending).await;
+        metrics
+            .commit_duration
+            .record(started.elapsed().as_secs_f64());
+        metrics.queue_depth.set(rx.len() as f64);
+        match result {
+            Ok(seqs) => {
+                for (req, seqs) in pending.drain(..).zip(seqs) {
+                    for e in &req.events {
+                        apply_to_registry(&registry, e);
+                    }
+                    metrics.events.increment(req.events.len() as u64);
+                    if let Some(ack) = req.ack {
+                        let _ = ack.send(Ok(seqs));
+                    }
+                }
+            }
+            Err(e) => {
+                metrics.write_errors.increment(1);
+                tracing::error!(error = %e, requests = pending.len(), "store write failed; nothing in this batch is acknowledged");
+                let message = e.to_string();
+                for req in pending.drain(..) {
+                    if let Some(ack) = req.ack {
+                        let _ = ack.send(Err(StoreError::Unavailable(message.clone())));
+                    }
+                }
+                // The transaction rolled back: re-read where the chain stands.
+                if let Ok(state) = ChainState::load(&pool).await {
+                    chain = state;
+                }
+            }
+        }
+    }
+}
+
+async fn write_batch(
+    pool: &SqlitePool,
+    chain: &mut ChainState,
+    requests: &[WriteRequest],
+) -> Result<Vec<Vec<u64>>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let mut seq = chain.next_seq;
+    let mut hashes: Vec<[u8; 32]> = Vec::new();
+    let mut assigned = Vec::with_capacity(requests.len());
+    for req in requests {
+        let mut seqs = Vec::with_capacity(req.events.len());
+        for event in &req.events {
+            let payload = event.canonical();
+            let kind = event.kind();
+            let at_ns = event.at_ns();
+            let hash = audit::record_hash(seq, kind, at_ns, &payload);
+            let (port, message_id) = event.message_key().unzip();
+            sqlx::query("INSERT INTO audit_events (seq, batch_id, kind, at_ns, msisdn, enterprise, sender_port, message_id, payload, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                .bind(seq as i64)
+                .bind(chain.next_batch)
+                .bind(kind)
+                .bind(at_ns)
+                .bind(event.msisdn())
+                .bind(event.enterprise())
+                .bind(port)
+                .bind(message_id)
+                .bind(&payload)
+                .bind(audit::to_hex(&hash))
+                .execute(&mut *tx)
+                .await?;
+            apply_to_tables(&mut tx, event).await?;
+            hashes.push(hash);
+            seqs.push(seq);
+            seq += 1;
+        }
+        for row in &req.idempotency {
+            sqlx::query("INSERT OR REPLACE INTO idempotency (sender_port, message_id, verdict, decision_id, text_hash, until_s, decided_at_s, msisdn, enterprise, category, dup_hash, decision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                .bind(&row.sender_port)
+                .bind(&row.message_id)
+                .bind(row.verdict)
+                .bind(&row.decision_id)
+                .bind(row.text_hash as i64)
+                .bind(row.until_s)
+                .bind(row.decided_at_s)
+                .bind(row.msisdn as i64)
+                .bind(&row.enterprise)
+                .bind(i64::from(row.category))
+                .bind(row.dup_hash as i64)
+                .bind(&row.decision)
+                .execute(&mut *tx)
+                .await?;
+        }
+        assigned.push(seqs);
+    }
+    let batch = if hashes.is_empty() {
+        None
+    } else {
+        let hash = audit::batch_hash(&chain.prev_hash, hashes.iter());
+        sqlx::query("INSERT INTO audit_batches (batch_id, first_seq, last_seq, prev_hash, hash) VALUES (?, ?, ?, ?, ?)")
+            .bind(chain.next_batch)
+            .bind(chain.next_seq as i64)
+            .bind((seq - 1) as i64)
+            .bind(audit::to_hex(&chain.prev_hash))
+            .bind(audit::to_hex(&hash))
+            .execute(&mut *tx)
+            .await?;
+        Some(hash)
+    };
+    tx.commit().await?;
+    if let Some(hash) = batch {
+        chain.prev_hash = hash;
+        chain.next_batch += 1;
+        chain.next_seq = seq;
+    }
+    Ok(assigned)
+}
+
+async fn apply_to_tables(tx: &mut sqlx::SqliteConnection, event: &Event) -> Result<(), StoreError> {
+    match event {
+        Event::ConsentGranted(c) => {
+            sqlx::query("INSERT INTO consents (consent_id, msisdn, enterprise, channel, evidence_ref, evidence_sha256, scope, granted_at_ns, expires_at_ns, revoked_at_ns, recorded_at_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                .bind(&c.consent_id)
+                .bind(&c.msisdn)
+                .bind(&c.enterprise)
+                .bind(c.channel)
+                .bind(&c.evidence_ref)
+                .bind(&c.evidence_sha256)
+                .bind(i64::from(c.scope))
+                .bind(c.granted_at_ns)
+                .bind(c.expires_at_ns)
+                .bind(c.revoked_at_ns)
+                .bind(c.recorded_at_ns)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Event::ConsentRevoked {
+            consent_id,
+            revoked_at_ns,
+            ..
+        } => {
+            sqlx::query("UPDATE consents SET revoked_at_ns = ? WHERE consent_id = ?")
+                .bind(revoked_at_ns)
+                .bind(consent_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Event::OptedOut(o) | Event::OptedIn(o) => {
+            sqlx::query("INSERT OR REPLACE INTO opt_outs (msisdn, enterprise, scope, opted_out, channel, at_ns, record_id) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .bind(&o.msisdn)
+                .bind(&o.enterprise)
+                .bind(i64::from(o.scope))
+                .bind(o.opted_out)
+                .bind(o.channel)
+                .bind(o.at_ns)
+                .bind(&o.record_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Event::Complaint(c) => {
+            sqlx::query("INSERT INTO complaints (complaint_id, msisdn, sender_port, enterprise, province, received_at_ns, source, message_id, wrong_recipient) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                .bind(&c.complaint_id)
+                .bind(&c.msisdn)
+                .bind(&c.sender_port)
+                .bind(&c.enterprise)
+                .bind(&c.province)
+                .bind(c.received_at_ns)
+                .bind(&c.source)
+                .bind(&c.message_id)
+                .bind(c.wrong_recipient)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Event::ConsentExpired { .. } | Event::Decision(_) => {}
+    }
+    Ok(())
+}
+
+pub(crate) fn scope_from_bits(bits: u8) -> Option<OptOutScope> {
+    match bits {
+        1 => Some(OptOutScope::Commercial),
+        2 => Some(OptOutScope::Collection),
+        _ => None,
+    }
+}
+
+/// Keeps the hot-path indexes in step with a committed event.
+pub(crate) fn apply_to_registry(registry: &InMemoryRegistry, event: &Event) {
+    match event {
+        Event::ConsentGranted(c) => {
+            if let Some(m) = Msisdn::parse(&c.msisdn) {
+                registry.record_consent(m, &c.enterprise, consent_of(c));
+            }
+        }
+        Event::ConsentRevoked {
+            consent_id,
+            msisdn,
+            enterprise,
+            revoked_at_ns,
+            ..
+        } => {
+            if let Some(m) = Msisdn::parse(msisdn) {
+                registry.revoke_consent_id(m, enterprise, consent_id, ts(*revoked_at_ns));
+            }
+        }
+        Event::OptedOut(o) | Event::OptedIn(o) => {
+            let (Some(m), Some(scope)) = (Msisdn::parse(&o.msisdn), scope_from_bits(o.scope))
+            else {
+                return;
+            };
+            let enterprise = (!o.enterprise.is_empty()).then_some(o.enterprise.as_str());
+            if o.opted_out {
+                registry.opt_out(m, enterprise, scope);
+            } else {
+                registry.opt_in(m, enterprise, scope);
+            }
+        }
+        Event::ConsentExpired { .. } | Event::Complaint(_) | Event::Decision(_) => {}
+    }
+}
+
+fn ts(ns: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_nanosecond(i128::from(ns)).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+pub(crate) fn consent_of(c: &ConsentRow) -> Consent {
+    Consent {
+        consent_id: Arc::from(c.consent_id.as_str()),
+        scope: CategorySet::from_bits(c.scope),
+        granted_at: ts(c.granted_at_ns),
+        expires_at: c.expires_at_ns.map(ts),
+        revoked_at: c.revoked_at_ns.map(ts),
+    }
+}
+
+/// The registry state rebuilt from the chain, for `audit verify`.
+#[derive(Default)]
+pub(crate) struct Replay {
+    /// consent_id -> (row as it should be, seq of the last event that changed it)
+    consents: BTreeMap<String, (ConsentRow, u64)>,
+    /// (msisdn, enterprise, scope) -> (row, seq)
+    opt_outs: BTreeMap<(String, String, u8), (OptOutRow, u64)>,
+    seq: u64,
+}
+
+impl Replay {
+    pub(crate) fn apply(&mut self, seq: u64, event: &Event) {
+        self.seq = seq;
+        match event {
+            Event::ConsentGranted(c) => {
+                self.consents.insert(c.consent_id.clone(), (c.clone(), seq));
+            }
+            Event::ConsentRevoked {
+                consent_id,
+                revoked_at_ns,
+                ..
+            } => {
+                if let Some((c, s)) = self.consents.get_mut(consent_id) {
+                    c.revoked_at_ns = Some(*revoked_at_ns);
+                    *s = seq;
+                }
+            }
+            Event::OptedOut(o) | Event::OptedIn(o) => {
+                self.opt_outs.insert(
+                    (o.msisdn.clone(), o.enterprise.clone(), o.scope),
+                    (o.clone(), seq),
+                );
+            }
+            Event::ConsentExpired { .. } | Event::Complaint(_) | Event::Decision(_) => {}
+        }
+    }
+
+    /// Compares the state tables with the replay; the first difference, with the seq of the event
+    /// that should have produced the row.
+    pub(crate) async fn compare(
+        &self,
+        pool: &SqlitePool,
+    ) -> Result<Option<(u64, String)>, StoreError> {
+        let rows = sqlx::query("SELECT consent_id, msisdn, enterprise, channel, evidence_ref, evidence_sha256, scope, granted_at_ns, expires_at_ns, revoked_at_ns, recorded_at_ns FROM consents")
+            .fetch_all(pool)
+            .await?;
+        let mut seen = 0usize;
+        for row in &rows {
+            let c = super::consent_from_row(row)?;
+            match self.consents.get(&c.consent_id) {
+                Some((expected, _)) if *expected == c => seen += 1,
+                Some((_, seq)) => {
+                    return Ok(Some((
+                        *seq,
+                        format!(
+                            "consents row {} differs from its audit events",
+                            c.consent_id
+                        ),
+                    )));
+                }
+                None => {
+                    return Ok(Some((
+                        0,
+                        format!("consents row {} has no audit event", c.consent_id),
+                    )));
+                }
+            }
+        }
+        if seen != self.consents.len() {
+            return Ok(Some((
+                0,
+                format!(
+                    "{} consent record(s) of the audit chain are missing from the consents table",
+                    self.consents.len() - seen
+                ),
+            )));
+        }
+        let rows = sqlx::query(
+            "SELECT record_id, msisdn, enterprise, scope, opted_out, channel, at_ns FROM opt_outs",
+        )
+        .fetch_all(pool)
+        .await?;
+        let mut seen = 0usize;
+        for row in &rows {
+            let o = super::opt_out_from_row(row)?;
+            match self
+                .opt_outs
+                .get(&(o.msisdn.clone(), o.enterprise.clone(), o.scope))
+            {
+                Some((expected, _)) if *expected == o => seen += 1,
+                Some((_, seq)) => {
+                    return Ok(Some((
+                        *seq,
+                        format!("opt_outs row {} differs from its audit events", o.record_id),
+                    )));
+                }
+                None => {
+                    return Ok(Some((
+                        0,
+                        format!("opt_outs row {} has no audit event", o.record_id),
+                    )));
+                }
+            }
+        }
+        if seen != self.opt_outs.len() {
+            return Ok(Some((
+                0,
+                format!(
+                    "{} opt-out record(s) of the audit chain are missing from the opt_outs table",
+                    self.opt_outs.len() - seen
+                ),
+            )));
+        }
+        Ok(None)
+    }
+}
