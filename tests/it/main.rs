@@ -3,7 +3,10 @@
 mod util;
 
 mod cli;
+mod durability;
 mod malformed;
+mod registry;
 mod reload;
 mod screening;
 mod stream;
+mod tamper;

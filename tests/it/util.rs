@@ -213,3 +213,84 @@ pub const SF: &str = "106900888";
 pub const LOAN: &str = "1069077777";
 pub const COLLECT: &str = "1069066666";
 pub const EMERGENCY: &str = "12110";
+
+/// The real `portcullis` binary as a child process on 127.0.0.1:0, for crash tests.
+pub struct DaemonProcess {
+    pub child: std::process::Child,
+    pub grpc_addr: SocketAddr,
+}
+
+impl DaemonProcess {
+    pub fn spawn(data_dir: &Path) -> DaemonProcess {
+        use std::io::{BufRead, BufReader};
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
+            .args([
+                "serve",
+                "--grpc-addr",
+                "127.0.0.1:0",
+                "--metrics-addr",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
+            .arg(data_dir)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if !sent && let Some(addr) = line.split("grpc listening on ").nth(1) {
+                    let _ = tx.send(Ok(addr.trim().to_owned()));
+                    sent = true;
+                }
+                if !sent && line.contains("error") {
+                    let _ = tx.send(Err(line.clone()));
+                    sent = true;
+                }
+            }
+            if !sent {
+                let _ = tx.send(Err("the daemon exited before listening".to_owned()));
+            }
+        });
+        let addr = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("daemon start")
+            .expect("daemon start");
+        DaemonProcess {
+            child,
+            grpc_addr: addr.parse().unwrap(),
+        }
+    }
+
+    /// SIGKILL: no drain, no flush.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    pub async fn channel(&self) -> tonic::transport::Channel {
+        let endpoint =
+            tonic::transport::Endpoint::from_shared(format!("http://{}", self.grpc_addr)).unwrap();
+        for _ in 0..50 {
+            if let Ok(c) = endpoint.connect().await {
+                return c;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("daemon at {} did not accept connections", self.grpc_addr);
+    }
+}
+
+impl Drop for DaemonProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// 64 hex characters standing for the SHA-256 of a consent proof.
+pub fn proof_hash(n: u32) -> String {
+    format!("{n:064x}")
+}
