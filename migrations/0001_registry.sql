@@ -11,6 +11,7 @@ CREATE TABLE audit_events (
     enterprise   TEXT,
     sender_port  TEXT,
     message_id   TEXT,
+    consent_id   TEXT,                     -- the consent an event is about, or a decision relied on
     payload      TEXT,                     -- canonical JSON; NULL for a purged record (tombstone)
     hash         TEXT    NOT NULL,         -- SHA-256 over (seq, kind, at_ns, payload), hex
     purged_at_ns INTEGER
@@ -19,6 +20,7 @@ CREATE INDEX audit_events_msisdn ON audit_events (msisdn, seq);
 CREATE INDEX audit_events_enterprise ON audit_events (enterprise, seq);
 CREATE INDEX audit_events_message ON audit_events (sender_port, message_id);
 CREATE INDEX audit_events_kind_at ON audit_events (kind, at_ns);
+CREATE INDEX audit_events_consent ON audit_events (consent_id, at_ns) WHERE consent_id IS NOT NULL;
 
 CREATE TABLE audit_batches (
     batch_id   INTEGER PRIMARY KEY,

@@ -150,6 +150,7 @@ fn audit_event(
         sender_port: sub.sender_port.to_owned(),
         message_id: sub.message_id.to_owned(),
         enterprise: facts.enterprise.clone(),
+        consent_id: decision.consent_id.clone(),
         request_pb: b64.encode(request.encode_to_vec()),
         decision_pb: b64.encode(decision.encode_to_vec()),
     })

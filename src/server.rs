@@ -29,6 +29,7 @@ use crate::proto::screening_server::ScreeningServer;
 use crate::region::RegionTable;
 use crate::registry::InMemoryRegistry;
 use crate::screening::Screener;
+use crate::store::retention::RetentionPolicy;
 use crate::store::{Store, StoreError};
 
 /// Sockets bound before `run` (the two API.md log lines name their actual addresses).
@@ -137,6 +138,42 @@ pub async fn run(
             tokio::select! {
                 () = sweep_cancel.cancelled() => return,
                 _ = tick.tick() => sweeper.sweep(),
+            }
+        }
+    });
+
+    // Retention: consent expiries recorded and records past the floor and the maximum purged.
+    let retention_store = store.clone();
+    let retention_screener = Arc::clone(&screener);
+    let retention_cancel = cancel.clone();
+    let (consent_months, max_months) = (
+        config.server.retention_consent_months,
+        config.server.retention_max_months,
+    );
+    let purge_interval = config.server.purge_interval;
+    tasks.spawn(async move {
+        let mut tick = tokio::time::interval(purge_interval);
+        loop {
+            tokio::select! {
+                () = retention_cancel.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let policy = RetentionPolicy {
+                consent_months,
+                max_months,
+                timezone: retention_screener.snapshot().policy.timezone.clone(),
+            };
+            let now = retention_screener.clock().now();
+            match retention_store.apply_retention(now, &policy).await {
+                Ok(r) if r.records_purged + r.expiries_recorded > 0 => {
+                    tracing::info!(
+                        purged = r.records_purged,
+                        expiries = r.expiries_recorded,
+                        "retention applied"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "retention pass failed; will retry"),
             }
         }
     });

@@ -173,6 +173,7 @@ impl Default for RawConcat {
 struct RawRetention {
     consent_months: u32,
     max_months: u32,
+    purge_interval_secs: u64,
 }
 
 impl Default for RawRetention {
@@ -180,6 +181,7 @@ impl Default for RawRetention {
         RawRetention {
             consent_months: 6,
             max_months: 24,
+            purge_interval_secs: 3600,
         }
     }
 }
@@ -216,6 +218,8 @@ pub struct ServerConfig {
     pub concat_timeout_secs: u32,
     pub retention_consent_months: u32,
     pub retention_max_months: u32,
+    /// How often retention runs (expiries recorded, records purged).
+    pub purge_interval: Duration,
 }
 
 /// Where the configuration came from, so a reload reads the same places.
@@ -460,6 +464,12 @@ fn validate_server(
             ),
         ));
     }
+    if !(60..=86_400).contains(&r.purge_interval_secs) {
+        errors.push(ConfigError::new(
+            "retention.purge_interval_secs",
+            "must be 60 to 86400",
+        ));
+    }
     if errors.len() != before {
         return None;
     }
@@ -473,6 +483,7 @@ fn validate_server(
         concat_timeout_secs: raw.concat.timeout_secs,
         retention_consent_months: r.consent_months,
         retention_max_months: r.max_months,
+        purge_interval: Duration::from_secs(r.purge_interval_secs),
     })
 }
 

@@ -58,6 +58,9 @@ pub struct DecisionRow {
     pub sender_port: String,
     pub message_id: String,
     pub enterprise: String,
+    /// The consent the decision relied on ("" when none): it keeps that consent's proof from being
+    /// purged before the retention floor (RULES.md).
+    pub consent_id: String,
     pub request_pb: String,
     pub decision_pb: String,
 }
@@ -129,6 +132,18 @@ impl Event {
             Event::OptedOut(o) | Event::OptedIn(o) => &o.enterprise,
             Event::Complaint(c) => &c.enterprise,
             Event::Decision(d) => &d.enterprise,
+        }
+    }
+
+    /// The consent this record is about, or the one a decision relied on.
+    pub fn consent_id(&self) -> Option<&str> {
+        match self {
+            Event::ConsentGranted(c) => Some(&c.consent_id),
+            Event::ConsentRevoked { consent_id, .. } | Event::ConsentExpired { consent_id, .. } => {
+                Some(consent_id)
+            }
+            Event::Decision(d) if !d.consent_id.is_empty() => Some(&d.consent_id),
+            _ => None,
         }
     }
 

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod event;
+pub mod retention;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -54,6 +55,9 @@ pub type Ack = Result<Vec<u64>, StoreError>;
 pub(crate) struct WriteRequest {
     pub events: Vec<Event>,
     pub idempotency: Vec<IdempotencyRow>,
+    /// Tombstones and state rows to drop (retention), with the purge time.
+    pub purge: Vec<retention::Purge>,
+    pub purged_at_ns: i64,
     pub ack: Option<oneshot::Sender<Ack>>,
 }
 
@@ -155,6 +159,8 @@ impl Store {
         let req = WriteRequest {
             events,
             idempotency,
+            purge: Vec::new(),
+            purged_at_ns: 0,
             ack: Some(ack),
         };
         match self.writes.try_send(req) {
@@ -171,6 +177,30 @@ impl Store {
             }
         }
         Ok(done)
+    }
+
+    /// Tombstones records and drops their state rows, through the writer (so it serialises with
+    /// every other write), and waits for the commit.
+    pub(crate) async fn purge(
+        &self,
+        purge: Vec<retention::Purge>,
+        purged_at_ns: i64,
+    ) -> Result<(), StoreError> {
+        let (ack, done) = oneshot::channel();
+        let req = WriteRequest {
+            events: Vec::new(),
+            idempotency: Vec::new(),
+            purge,
+            purged_at_ns,
+            ack: Some(ack),
+        };
+        self.writes
+            .send(req)
+            .await
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
+        done.await
+            .map_err(|_| StoreError::Unavailable("writer stopped before committing".into()))?
+            .map(|_| ())
     }
 
     /// Writes and waits for the commit: what every acknowledged registry RPC uses.

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use super::audit::{self, GENESIS};
 use super::event::{ConsentRow, Event, OptOutRow};
+use super::retention::Purge;
 use super::{StoreError, WriteRequest};
 use crate::domain::{CategorySet, Msisdn, OptOutScope};
 use crate::metrics::StoreMetrics;
@@ -158,7 +159,7 @@ async fn write_batch(
             let at_ns = event.at_ns();
             let hash = audit::record_hash(seq, kind, at_ns, &payload);
             let (port, message_id) = event.message_key().unzip();
-            sqlx::query("INSERT INTO audit_events (seq, batch_id, kind, at_ns, msisdn, enterprise, sender_port, message_id, payload, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            sqlx::query("INSERT INTO audit_events (seq, batch_id, kind, at_ns, msisdn, enterprise, sender_port, message_id, consent_id, payload, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
                 .bind(seq as i64)
                 .bind(chain.next_batch)
                 .bind(kind)
@@ -167,6 +168,7 @@ async fn write_batch(
                 .bind(event.enterprise())
                 .bind(port)
                 .bind(message_id)
+                .bind(event.consent_id())
                 .bind(&payload)
                 .bind(audit::to_hex(&hash))
                 .execute(&mut *tx)
@@ -175,6 +177,9 @@ async fn write_batch(
             hashes.push(hash);
             seqs.push(seq);
             seq += 1;
+        }
+        for p in &req.purge {
+            apply_purge(&mut tx, p, req.purged_at_ns).await?;
         }
         for row in &req.idempotency {
             sqlx::query("INSERT OR REPLACE INTO idempotency (sender_port, message_id, verdict, decision_id, text_hash, until_s, decided_at_s, msisdn, enterprise, category, dup_hash, decision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -216,6 +221,47 @@ async fn write_batch(
         chain.next_seq = seq;
     }
     Ok(assigned)
+}
+
+async fn apply_purge(
+    tx: &mut sqlx::SqliteConnection,
+    purge: &Purge,
+    at_ns: i64,
+) -> Result<(), StoreError> {
+    match purge {
+        Purge::Record { seq } => {
+            sqlx::query("UPDATE audit_events SET payload = NULL, msisdn = NULL, enterprise = NULL, sender_port = NULL, message_id = NULL, purged_at_ns = ? WHERE seq = ? AND payload IS NOT NULL")
+                .bind(at_ns)
+                .bind(*seq as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Purge::ConsentRow { consent_id } => {
+            sqlx::query("DELETE FROM consents WHERE consent_id = ?")
+                .bind(consent_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Purge::OptOutRow {
+            msisdn,
+            enterprise,
+            scope,
+        } => {
+            sqlx::query("DELETE FROM opt_outs WHERE msisdn = ? AND enterprise = ? AND scope = ? AND opted_out = 0")
+                .bind(msisdn)
+                .bind(enterprise)
+                .bind(i64::from(*scope))
+                .execute(&mut *tx)
+                .await?;
+        }
+        Purge::ComplaintRow { complaint_id } => {
+            sqlx::query("DELETE FROM complaints WHERE complaint_id = ?")
+                .bind(complaint_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 async fn apply_to_tables(tx: &mut sqlx::SqliteConnection, event: &Event) -> Result<(), StoreError> {

@@ -7,6 +7,7 @@ mod durability;
 mod malformed;
 mod registry;
 mod reload;
+mod retention;
 mod screening;
 mod stream;
 mod tamper;

@@ -1,0 +1,214 @@
+//! Retention (RULES.md "Defaults that change verdicts"): consent proof and the records that relied
+//! on it are kept at least `retention.consent_months` calendar months after the consent ends or after
+//! the last decision that relied on it, whichever is later (floor 5, default 6); anything past that
+//! floor and older than `retention.max_months` (PIPL: no longer than needed) is purged. Purging
+//! replaces a record's payload with a tombstone that keeps its hash, so the chain still verifies. A
+//! refusal in force (the latest opt-out of a key) is never purged: it is what keeps the subscriber
+//! from being messaged. Consent expiries are recorded in the chain as they pass.
+
+use jiff::{Timestamp, ToSpan, tz::TimeZone};
+use sqlx::Row;
+
+use super::event::{Event, OptOutRow};
+use super::{Store, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct RetentionPolicy {
+    pub consent_months: u32,
+    pub max_months: u32,
+    /// Calendar months are counted in this zone.
+    pub timezone: TimeZone,
+}
+
+/// One record to tombstone, and the state row that goes with it.
+#[derive(Debug, Clone)]
+pub(crate) enum Purge {
+    Record {
+        seq: u64,
+    },
+    ConsentRow {
+        consent_id: String,
+    },
+    OptOutRow {
+        msisdn: String,
+        enterprise: String,
+        scope: u8,
+    },
+    ComplaintRow {
+        complaint_id: String,
+    },
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PurgeReport {
+    pub expiries_recorded: usize,
+    pub records_purged: usize,
+}
+
+/// Most records tombstoned per transaction.
+const PURGE_CHUNK: usize = 5000;
+
+fn months_before(now: Timestamp, months: u32, tz: &TimeZone) -> Result<i64, StoreError> {
+    let zoned = now.to_zoned(tz.clone());
+    let then = zoned
+        .checked_sub(i64::from(months).months())
+        .map_err(|e| StoreError::Corrupt(format!("retention cutoff: {e}")))?;
+    Ok(i64::try_from(then.timestamp().as_nanosecond()).unwrap_or(i64::MIN))
+}
+
+impl Store {
+    /// Appends a CONSENT_EXPIRED record for every consent whose `expires_at` has passed.
+    pub async fn record_expiries(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let now_ns = i64::try_from(now.as_nanosecond()).unwrap_or(i64::MAX);
+        let rows = sqlx::query(
+            "SELECT c.consent_id, c.msisdn, c.enterprise, c.expires_at_ns FROM consents c \
+             WHERE c.expires_at_ns IS NOT NULL AND c.expires_at_ns <= ?1 \
+             AND (c.revoked_at_ns IS NULL OR c.revoked_at_ns > c.expires_at_ns) \
+             AND NOT EXISTS (SELECT 1 FROM audit_events e WHERE e.consent_id = c.consent_id AND e.kind = 'consent_expired') \
+             LIMIT 10000",
+        )
+        .bind(now_ns)
+        .fetch_all(&self.read)
+        .await?;
+        let events: Vec<Event> = rows
+            .iter()
+            .map(|r| {
+                Ok(Event::ConsentExpired {
+                    consent_id: r.try_get("consent_id")?,
+                    msisdn: r.try_get("msisdn")?,
+                    enterprise: r.try_get("enterprise")?,
+                    expired_at_ns: r.try_get("expires_at_ns")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        let n = events.len();
+        if n > 0 {
+            self.commit(events).await?;
+        }
+        Ok(n)
+    }
+
+    /// Records expiries, then tombstones everything past the floor and older than the maximum.
+    pub async fn apply_retention(
+        &self,
+        now: Timestamp,
+        policy: &RetentionPolicy,
+    ) -> Result<PurgeReport, StoreError> {
+        let expiries_recorded = self.record_expiries(now).await?;
+        let floor_cutoff = months_before(now, policy.consent_months, &policy.timezone)?;
+        let max_cutoff = months_before(now, policy.max_months, &policy.timezone)?;
+        let mut purges: Vec<Purge> = Vec::new();
+
+        // Consents that ended before the floor, not relied on since, and recorded before the maximum.
+        let consents = sqlx::query(
+            "SELECT c.consent_id FROM consents c \
+             WHERE COALESCE(c.revoked_at_ns, c.expires_at_ns) < ?1 AND c.recorded_at_ns < ?2 \
+             AND COALESCE((SELECT MAX(e.at_ns) FROM audit_events e WHERE e.consent_id = c.consent_id AND e.kind = 'decision'), 0) < ?1",
+        )
+        .bind(floor_cutoff)
+        .bind(max_cutoff)
+        .fetch_all(&self.read)
+        .await?;
+        for c in &consents {
+            let consent_id: String = c.try_get("consent_id")?;
+            let seqs = sqlx::query(
+                "SELECT seq FROM audit_events WHERE consent_id = ? AND payload IS NOT NULL",
+            )
+            .bind(&consent_id)
+            .fetch_all(&self.read)
+            .await?;
+            for s in &seqs {
+                purges.push(Purge::Record {
+                    seq: s.try_get::<i64, _>("seq")? as u64,
+                });
+            }
+            purges.push(Purge::ConsentRow { consent_id });
+        }
+
+        // Decisions and complaints older than the maximum (which is past the floor).
+        let old = sqlx::query(
+            "SELECT seq, kind, payload FROM audit_events WHERE kind IN ('decision', 'complaint', 'opted_out', 'opted_in') \
+             AND at_ns < ?1 AND payload IS NOT NULL AND (consent_id IS NULL OR kind != 'decision' OR consent_id NOT IN \
+             (SELECT consent_id FROM consents WHERE COALESCE(revoked_at_ns, expires_at_ns) IS NULL OR COALESCE(revoked_at_ns, expires_at_ns) >= ?2)) \
+             ORDER BY seq LIMIT 100000",
+        )
+        .bind(max_cutoff)
+        .bind(floor_cutoff)
+        .fetch_all(&self.read)
+        .await?;
+        for r in &old {
+            let seq = r.try_get::<i64, _>("seq")? as u64;
+            let kind: String = r.try_get("kind")?;
+            let payload: String = r.try_get("payload")?;
+            match kind.as_str() {
+                "decision" => purges.push(Purge::Record { seq }),
+                "complaint" => {
+                    if let Ok(Event::Complaint(c)) = serde_json::from_str::<Event>(&payload) {
+                        purges.push(Purge::ComplaintRow {
+                            complaint_id: c.complaint_id,
+                        });
+                    }
+                    purges.push(Purge::Record { seq });
+                }
+                _ => {
+                    let Ok(Event::OptedOut(o) | Event::OptedIn(o)) =
+                        serde_json::from_str::<Event>(&payload)
+                    else {
+                        continue;
+                    };
+                    if let Some(purge) = self.opt_out_purge(seq, &o).await? {
+                        purges.extend(purge);
+                    }
+                }
+            }
+        }
+        let records_purged = purges
+            .iter()
+            .filter(|p| matches!(p, Purge::Record { .. }))
+            .count();
+        for chunk in purges.chunks(PURGE_CHUNK) {
+            self.purge(
+                chunk.to_vec(),
+                i64::try_from(now.as_nanosecond()).unwrap_or(i64::MAX),
+            )
+            .await?;
+        }
+        Ok(PurgeReport {
+            expiries_recorded,
+            records_purged,
+        })
+    }
+
+    /// An old opt-out or opt-in record may go unless it is the refusal in force for its key.
+    async fn opt_out_purge(
+        &self,
+        seq: u64,
+        o: &OptOutRow,
+    ) -> Result<Option<Vec<Purge>>, StoreError> {
+        let current = sqlx::query("SELECT record_id, opted_out FROM opt_outs WHERE msisdn = ? AND enterprise = ? AND scope = ?")
+            .bind(&o.msisdn)
+            .bind(&o.enterprise)
+            .bind(i64::from(o.scope))
+            .fetch_optional(&self.read)
+            .await?;
+        let Some(current) = current else {
+            return Ok(Some(vec![Purge::Record { seq }]));
+        };
+        let current_id: String = current.try_get("record_id")?;
+        let in_force = current.try_get::<i64, _>("opted_out")? != 0;
+        if current_id != o.record_id {
+            return Ok(Some(vec![Purge::Record { seq }]));
+        }
+        if in_force {
+            return Ok(None);
+        }
+        Ok(Some(vec![
+            Purge::Record { seq },
+            Purge::OptOutRow {
+                msisdn: o.msisdn.clone(),
+                enterprise: o.enterprise.clone(),
+                scope: o.scope,
+            },
+        ]))
+    }
+}

@@ -1,0 +1,167 @@
+//! Retention with an injected clock: nothing is purged before the five-month floor, records past the
+//! floor and the maximum become tombstones, a refusal in force is never purged, and the chain still
+//! verifies afterwards.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use portcullis::registry::InMemoryRegistry;
+use portcullis::store::event::{ComplaintRow, ConsentRow, Event, OptOutRow};
+use portcullis::store::retention::RetentionPolicy;
+use portcullis::store::{Store, verify_chain};
+
+fn ns(t: &str) -> i64 {
+    i64::try_from(t.parse::<Timestamp>().unwrap().as_nanosecond()).unwrap()
+}
+
+fn consent(
+    id: &str,
+    msisdn: &str,
+    granted: &str,
+    revoked: Option<&str>,
+    expires: Option<&str>,
+) -> Event {
+    Event::ConsentGranted(ConsentRow {
+        consent_id: id.into(),
+        msisdn: msisdn.into(),
+        enterprise: "ent-jd".into(),
+        channel: 1,
+        evidence_ref: format!("form-{id}"),
+        evidence_sha256: format!("{:064x}", 7),
+        scope: 0b1000,
+        granted_at_ns: ns(granted),
+        expires_at_ns: expires.map(ns),
+        revoked_at_ns: revoked.map(ns),
+        recorded_at_ns: ns(granted),
+    })
+}
+
+fn opt(id: &str, msisdn: &str, at: &str, opted_out: bool) -> OptOutRow {
+    OptOutRow {
+        record_id: id.into(),
+        msisdn: msisdn.into(),
+        enterprise: "ent-jd".into(),
+        scope: 1,
+        opted_out,
+        channel: 6,
+        at_ns: ns(at),
+    }
+}
+
+fn policy() -> RetentionPolicy {
+    RetentionPolicy {
+        consent_months: 6,
+        max_months: 24,
+        timezone: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn records_past_the_floor_and_the_maximum_become_tombstones() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Arc::new(InMemoryRegistry::new()))
+        .await
+        .unwrap();
+    store
+        .commit(vec![
+            // Revoked in 2023: past the floor and recorded more than 24 months before 2026-06.
+            consent(
+                "old",
+                "13900000001",
+                "2023-01-01T00:00:00Z",
+                Some("2023-06-01T00:00:00Z"),
+                None,
+            ),
+            // Recorded long ago but revoked only 2 months before "now": the floor keeps it.
+            consent(
+                "recent-end",
+                "13900000002",
+                "2023-01-01T00:00:00Z",
+                Some("2026-04-01T00:00:00Z"),
+                None,
+            ),
+            // Still in force: never purged.
+            consent("live", "13900000003", "2023-01-01T00:00:00Z", None, None),
+            // Expires in 2026-03: an expiry event is recorded when it passes.
+            consent(
+                "expiring",
+                "13900000004",
+                "2026-01-01T00:00:00Z",
+                None,
+                Some("2026-03-01T00:00:00Z"),
+            ),
+            // An opt-out superseded by an opt-in, both old: both go, and the state row with them.
+            Event::OptedOut(opt("o1", "13700000001", "2023-02-01T00:00:00Z", true)),
+            Event::OptedIn(opt("o2", "13700000001", "2023-03-01T00:00:00Z", false)),
+            // An old refusal still in force: kept.
+            Event::OptedOut(opt("o3", "13700000002", "2023-02-01T00:00:00Z", true)),
+            Event::Complaint(ComplaintRow {
+                complaint_id: "cmp-old".into(),
+                msisdn: "13600000001".into(),
+                sender_port: "1069009527".into(),
+                enterprise: "ent-jd".into(),
+                province: "北京".into(),
+                received_at_ns: ns("2023-02-01T00:00:00Z"),
+                source: "12321".into(),
+                text: "广告太多".into(),
+                message_id: String::new(),
+                wrong_recipient: false,
+            }),
+        ])
+        .await
+        .unwrap();
+
+    // Before any floor has passed, nothing is purged (only the expiry is recorded once due).
+    let early = store
+        .apply_retention("2023-07-01T00:00:00Z".parse().unwrap(), &policy())
+        .await
+        .unwrap();
+    assert_eq!(early.records_purged, 0);
+
+    let now: Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+    let report = store.apply_retention(now, &policy()).await.unwrap();
+    assert_eq!(report.expiries_recorded, 1);
+    // old consent (1 record) + o1 + o2 + the complaint.
+    assert_eq!(report.records_purged, 4, "{report:?}");
+    // Idempotent: a second pass finds nothing more.
+    let again = store.apply_retention(now, &policy()).await.unwrap();
+    assert_eq!((again.expiries_recorded, again.records_purged), (0, 0));
+
+    let history = store
+        .registry_events(Some("13900000002"), None, (None, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        history.len(),
+        1,
+        "the floor keeps a consent revoked 2 months ago"
+    );
+    assert!(
+        store
+            .registry_events(Some("13900000001"), None, (None, None))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .registry_events(Some("13700000002"), None, (None, None))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let consents = store.consents_for("13900000001", "ent-jd").await.unwrap();
+    assert!(
+        consents.is_empty(),
+        "the purged consent's state row is gone"
+    );
+
+    let pool = portcullis::store::open_read_only(dir.path()).await.unwrap();
+    let verified = verify_chain(&pool, None).await.unwrap();
+    assert!(
+        verified.ok,
+        "tombstones keep the chain intact: {verified:?}"
+    );
+    assert_eq!(verified.records, 9, "8 events and 1 recorded expiry");
+}
