@@ -82,7 +82,12 @@ pub async fn run(
     let grace = config.server.grace_period;
 
     // Durable state first: the indexes are loaded before anything is served.
-    let store = Store::open(&config.server.data_dir, Arc::clone(&deps.registry)).await?;
+    let store = Store::open_with(
+        &config.server.data_dir,
+        Arc::clone(&deps.registry),
+        &config.server.store,
+    )
+    .await?;
     let (consents, opt_outs) = store.load_registry(&deps.registry).await?;
     let now_s = deps.clock.now().as_second();
     let decided = store.load_idempotency(now_s).await?;
@@ -234,6 +239,13 @@ pub async fn run(
         }
     };
     cancel.cancel();
+    match tokio::time::timeout(grace, store.flush()).await {
+        Ok(Ok(())) => tracing::info!("store flushed"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "store flush failed: decisions queued at shutdown may be lost")
+        }
+        Err(_) => tracing::error!("store flush did not finish within the grace period"),
+    }
     tasks.close();
     if tokio::time::timeout(grace, tasks.wait()).await.is_err() {
         tracing::warn!("background tasks did not stop within the grace period");

@@ -21,6 +21,7 @@ use crate::pipeline::verdict::{self, REASON_SLOTS};
 use crate::proto::ReasonCode;
 use crate::region::RegionTable;
 use crate::registry::senders::{SenderRegistry, SendersFile};
+use crate::store::StoreOptions;
 
 /// The default main file, compiled in.
 pub const EMBEDDED_CONFIG: &str = include_str!("../../config/portcullis.toml");
@@ -76,7 +77,14 @@ struct RawConfig {
     idempotency: RawIdempotency,
     concat: RawConcat,
     retention: RawRetention,
+    store: RawStore,
     log: RawLog,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawStore {
+    max_size_mb: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -220,6 +228,7 @@ pub struct ServerConfig {
     pub retention_max_months: u32,
     /// How often retention runs (expiries recorded, records purged).
     pub purge_interval: Duration,
+    pub store: StoreOptions,
 }
 
 /// Where the configuration came from, so a reload reads the same places.
@@ -484,6 +493,9 @@ fn validate_server(
         retention_consent_months: r.consent_months,
         retention_max_months: r.max_months,
         purge_interval: Duration::from_secs(r.purge_interval_secs),
+        store: StoreOptions {
+            max_size_mb: raw.store.max_size_mb,
+        },
     })
 }
 
@@ -616,6 +628,9 @@ pub fn restart_only_changes(old: &ServerConfig, new: &ServerConfig) -> Vec<&'sta
     }
     if old.data_dir != new.data_dir {
         changed.push("server.data_dir");
+    }
+    if old.store != new.store {
+        changed.push("store.max_size_mb");
     }
     if old.log_format != new.log_format {
         changed.push("log.format");

@@ -79,6 +79,14 @@ impl Store {
         data_dir: &Path,
         registry: Arc<InMemoryRegistry>,
     ) -> Result<Store, StoreError> {
+        Store::open_with(data_dir, registry, &StoreOptions::default()).await
+    }
+
+    pub async fn open_with(
+        data_dir: &Path,
+        registry: Arc<InMemoryRegistry>,
+        store_options: &StoreOptions,
+    ) -> Result<Store, StoreError> {
         let db = data_dir.join(DB_FILE);
         let marker = data_dir.join(MARKER);
         let dir_err =
@@ -101,9 +109,17 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(std::time::Duration::from_secs(5))
             .foreign_keys(true);
+        // The size cap applies to the writer: past it SQLite answers SQLITE_FULL, which fails the
+        // writes (UNAVAILABLE) exactly as a full disk would, while screening goes on.
+        let write_options = match store_options.max_size_mb {
+            0 => options.clone(),
+            mb => options
+                .clone()
+                .pragma("max_page_count", (mb * 1024 * 1024 / 4096).to_string()),
+        };
         let write_pool = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(write_options)
             .await?;
         let integrity: String = sqlx::query_scalar("PRAGMA quick_check")
             .fetch_one(&write_pool)
@@ -201,6 +217,12 @@ impl Store {
         done.await
             .map_err(|_| StoreError::Unavailable("writer stopped before committing".into()))?
             .map(|_| ())
+    }
+
+    /// Waits until everything queued before this call is committed (the queue is FIFO): the drain
+    /// on shutdown, so queued decisions and idempotency rows are not lost by a graceful stop.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.commit(Vec::new()).await.map(|_| ())
     }
 
     /// Writes and waits for the commit: what every acknowledged registry RPC uses.
@@ -311,6 +333,13 @@ impl Store {
     pub async fn head(&self) -> Result<Head, StoreError> {
         head(&self.read).await
     }
+}
+
+/// Store settings from `[store]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Cap on the database size in MiB (0 = only the disk limits it).
+    pub max_size_mb: u64,
 }
 
 /// Filters of Compliance.Decisions.

@@ -198,3 +198,132 @@ async fn an_initialised_data_dir_without_its_store_refuses_to_start() {
         "a fresh empty registry was created"
     );
 }
+
+async fn record_consent(d: &TestDaemon, msisdn: &str, enterprise: &str) -> String {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", d.grpc_addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    RegistryClient::new(channel)
+        .record_consent(consent_req(msisdn, enterprise, 1))
+        .await
+        .unwrap()
+        .into_inner()
+        .consent_id
+}
+
+#[tokio::test]
+async fn idempotency_duplicates_and_the_frequency_cap_survive_a_restart() {
+    let keep = tempfile::tempdir().unwrap();
+    let data = keep.path().join("data");
+    let opts = || DaemonOptions {
+        data_dir: Some(data.clone()),
+        ..Default::default()
+    };
+    let sub = "13800138000";
+    let first = TestDaemon::start_with(opts()).await;
+    record_consent(&first, sub, "ent-jd").await;
+    let released: Vec<proto::Decision> = {
+        let mut out = Vec::new();
+        for i in 1..=3 {
+            let mut req = request(
+                JD,
+                sub,
+                &format!("【京东】第{i}波福利：会员价立减{i}00元，领券 jd.com/m{i} 退订回T"),
+            );
+            req.message_id = format!("restart-{i}");
+            let d = first.screen(req).await;
+            assert_eq!(d.verdict(), proto::Verdict::Release, "{d:?}");
+            out.push(d);
+        }
+        out
+    };
+    first.stop().await;
+
+    let second = TestDaemon::start_with(opts()).await;
+    // The same key gets the same decision and decision_id.
+    let mut retry = request(
+        JD,
+        sub,
+        "【京东】第1波福利：会员价立减100元，领券 jd.com/m1 退订回T",
+    );
+    retry.message_id = "restart-1".into();
+    let again = second.screen(retry.clone()).await;
+    assert_eq!(again, released[0]);
+    // The same text under a new id is a duplicate; a new text is over today's cap.
+    retry.message_id = "restart-1b".into();
+    let duplicate = reasons(&second.screen(retry).await);
+    assert_eq!(duplicate[0], ReasonCode::ReasonDuplicate, "{duplicate:?}");
+    assert!(
+        duplicate.contains(&ReasonCode::ReasonFrequencyCap),
+        "{duplicate:?}"
+    );
+    let fourth = second
+        .screen(request(
+            JD,
+            sub,
+            "【京东】第4波福利：电脑会员价立减400元，领券 jd.com/m4 退订回T",
+        ))
+        .await;
+    assert_eq!(
+        reasons(&fourth),
+        vec![ReasonCode::ReasonFrequencyCap],
+        "{fourth:?}"
+    );
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_store_fails_writes_unavailable_while_screening_goes_on() {
+    let d = TestDaemon::start_with(DaemonOptions {
+        config: Some("[store]\nmax_size_mb = 1\n".into()),
+        ..Default::default()
+    })
+    .await;
+    let errors = "portcullis_store_write_errors_total";
+    let before = metric_value(&d.scrape().await, errors, &[]);
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", d.grpc_addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut registry = RegistryClient::new(channel);
+    let rows: Vec<proto::OptOutRequest> = (0..20_000u32)
+        .map(|i| proto::OptOutRequest {
+            msisdn: format!("137{i:08}"),
+            enterprise_id: "ent-jd".into(),
+            ..Default::default()
+        })
+        .collect();
+    let status = registry
+        .import_opt_outs(tokio_stream::iter(rows))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    assert!(status.message().contains("full"), "{status:?}");
+    // The store stays full: the next import of the same size fails the same way.
+    let more: Vec<proto::OptOutRequest> = (0..20_000u32)
+        .map(|i| proto::OptOutRequest {
+            msisdn: format!("136{i:08}"),
+            enterprise_id: "ent-jd".into(),
+            ..Default::default()
+        })
+        .collect();
+    let again = registry
+        .import_opt_outs(tokio_stream::iter(more))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), tonic::Code::Unavailable, "{again:?}");
+    // Screening goes on from memory.
+    let code = d
+        .screen(request(
+            CMB,
+            "13800138000",
+            "【招商银行】您的验证码是123456，请勿泄露。",
+        ))
+        .await;
+    assert_eq!(code.verdict(), proto::Verdict::Release);
+    assert!(metric_value(&d.scrape().await, errors, &[]) >= before + 1.0);
+    d.stop().await;
+}

@@ -45,6 +45,7 @@ async fn senders_reload_live_and_a_bad_reload_keeps_the_old_snapshot() {
     let d = TestDaemon::start_with(DaemonOptions {
         config: Some("[files]\nsenders = \"senders.toml\"\n".into()),
         files: vec![("senders.toml".into(), senders.clone())],
+        ..Default::default()
     })
     .await;
     let text = "【携程旅行】您预订的11月25日上海-北京MU5101航班已出票，请提前2小时到达机场。";
@@ -114,6 +115,7 @@ async fn a_new_keyword_list_entry_takes_effect_without_a_restart() {
     let d = TestDaemon::start_with(DaemonOptions {
         config: Some("[files]\nrules = \"rules.toml\"\n".into()),
         files,
+        ..Default::default()
     })
     .await;
     let text = "【招商银行】尊敬的客户，量子护符今日到店，详询95555。";

@@ -562,6 +562,7 @@ async fn shadow_mode_releases_and_reports_the_would_be_verdict() {
     let d = TestDaemon::start_with(DaemonOptions {
         config: Some(config.into()),
         files: vec![("senders.toml".into(), senders)],
+        ..Default::default()
     })
     .await;
     let before = d.scrape().await;
@@ -594,6 +595,7 @@ async fn global_monitor_mode_releases_everything_but_malformed() {
     let d = TestDaemon::start_with(DaemonOptions {
         config: Some("[policy]\nmonitor = true\n".into()),
         files: vec![],
+        ..Default::default()
     })
     .await;
     let decision = d

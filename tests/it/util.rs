@@ -48,6 +48,10 @@ pub struct DaemonOptions {
     pub config: Option<String>,
     /// Files written next to the config before start (name, contents).
     pub files: Vec<(String, String)>,
+    /// An existing data dir (a restart); None = a fresh one inside the daemon's temp dir.
+    pub data_dir: Option<PathBuf>,
+    /// Where the manual clock starts; None = `office_hours()`.
+    pub start_at: Option<Timestamp>,
 }
 
 pub fn repo_path(rel: &str) -> PathBuf {
@@ -76,7 +80,11 @@ impl TestDaemon {
             overrides: Overrides {
                 grpc_addr: Some("127.0.0.1:0".into()),
                 metrics_addr: Some("127.0.0.1:0".into()),
-                data_dir: Some(dir.path().join("data")),
+                data_dir: Some(
+                    opts.data_dir
+                        .clone()
+                        .unwrap_or_else(|| dir.path().join("data")),
+                ),
                 senders: None,
             },
         };
@@ -87,7 +95,7 @@ impl TestDaemon {
             .unwrap();
         let grpc_addr = listeners.grpc.local_addr().unwrap();
         let metrics_addr = listeners.metrics.local_addr().unwrap();
-        let clock = Arc::new(ManualClock::new(office_hours()));
+        let clock = Arc::new(ManualClock::new(opts.start_at.unwrap_or_else(office_hours)));
         let registry = Arc::new(InMemoryRegistry::new());
         let deps = Deps {
             clock: clock.clone(),
