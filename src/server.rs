@@ -221,7 +221,12 @@ pub async fn run(
         .add_service(screening)
         .add_service(RegistryServer::from_arc(Arc::clone(&registry_service)))
         .add_service(ComplaintsServer::from_arc(registry_service))
-        .add_service(ComplianceServer::new(ComplianceService::new(store.clone())))
+        .add_service(ComplianceServer::new(ComplianceService::new(
+            store.clone(),
+            Arc::clone(&screener),
+            config.server.retention_consent_months,
+            config.server.retention_max_months,
+        )))
         .add_service(OperationsServer::new(PendingService))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), signal);
     tracing::info!("grpc listening on {grpc_addr}");

@@ -86,6 +86,14 @@ pub enum Event {
     OptedIn(OptOutRow),
     Complaint(ComplaintRow),
     Decision(DecisionRow),
+    /// A subscriber asked for their data to be erased (PIPL); retention carries it out.
+    ErasureRequested {
+        erasure_id: String,
+        msisdn: String,
+        reason: String,
+        operator: String,
+        at_ns: i64,
+    },
 }
 
 impl Event {
@@ -98,6 +106,7 @@ impl Event {
             Event::OptedIn(_) => "opted_in",
             Event::Complaint(_) => "complaint",
             Event::Decision(_) => "decision",
+            Event::ErasureRequested { .. } => "erasure_requested",
         }
     }
 
@@ -110,6 +119,7 @@ impl Event {
             Event::OptedOut(o) | Event::OptedIn(o) => o.at_ns,
             Event::Complaint(c) => c.received_at_ns,
             Event::Decision(d) => d.decided_at_ns,
+            Event::ErasureRequested { at_ns, .. } => *at_ns,
         }
     }
 
@@ -120,6 +130,7 @@ impl Event {
             Event::OptedOut(o) | Event::OptedIn(o) => &o.msisdn,
             Event::Complaint(c) => &c.msisdn,
             Event::Decision(d) => &d.msisdn,
+            Event::ErasureRequested { msisdn, .. } => msisdn,
         }
     }
 
@@ -132,6 +143,7 @@ impl Event {
             Event::OptedOut(o) | Event::OptedIn(o) => &o.enterprise,
             Event::Complaint(c) => &c.enterprise,
             Event::Decision(d) => &d.enterprise,
+            Event::ErasureRequested { .. } => "",
         }
     }
 

@@ -88,7 +88,8 @@ impl Store {
         Ok(n)
     }
 
-    /// Records expiries, then tombstones everything past the floor and older than the maximum.
+    /// Records expiries, then tombstones everything past the floor and older than the maximum, and
+    /// everything past the floor of a subscriber who asked for erasure.
     pub async fn apply_retention(
         &self,
         now: Timestamp,
@@ -97,26 +98,119 @@ impl Store {
         let expiries_recorded = self.record_expiries(now).await?;
         let floor_cutoff = months_before(now, policy.consent_months, &policy.timezone)?;
         let max_cutoff = months_before(now, policy.max_months, &policy.timezone)?;
-        let mut purges: Vec<Purge> = Vec::new();
+        let mut purges = self.purgeable(None, floor_cutoff, max_cutoff).await?;
+        let erasures = sqlx::query("SELECT DISTINCT msisdn FROM audit_events WHERE kind = 'erasure_requested' AND payload IS NOT NULL")
+            .fetch_all(&self.read)
+            .await?;
+        for e in &erasures {
+            let msisdn: String = e.try_get("msisdn")?;
+            // For this subscriber the maximum is the floor itself.
+            purges.extend(
+                self.purgeable(Some(&msisdn), floor_cutoff, floor_cutoff)
+                    .await?,
+            );
+        }
+        let records_purged = self.purge_all(purges, now).await?;
+        Ok(PurgeReport {
+            expiries_recorded,
+            records_purged,
+        })
+    }
 
+    /// Records an erasure request in the chain and carries out at once what the floor allows;
+    /// returns (erasure_id, records still held by the floor, when the last of them may go).
+    pub async fn request_erasure(
+        &self,
+        msisdn: &str,
+        reason: &str,
+        operator: &str,
+        erasure_id: String,
+        now: Timestamp,
+        policy: &RetentionPolicy,
+    ) -> Result<(String, u64, Option<i64>), StoreError> {
+        let now_ns = i64::try_from(now.as_nanosecond()).unwrap_or(i64::MAX);
+        self.commit(vec![Event::ErasureRequested {
+            erasure_id: erasure_id.clone(),
+            msisdn: msisdn.to_owned(),
+            reason: reason.to_owned(),
+            operator: operator.to_owned(),
+            at_ns: now_ns,
+        }])
+        .await?;
+        let floor_cutoff = months_before(now, policy.consent_months, &policy.timezone)?;
+        let purges = self
+            .purgeable(Some(msisdn), floor_cutoff, floor_cutoff)
+            .await?;
+        self.purge_all(purges, now).await?;
+        let held = sqlx::query(
+            "SELECT COUNT(*) AS n, MAX(at_ns) AS latest FROM audit_events WHERE msisdn = ? AND payload IS NOT NULL AND kind != 'erasure_requested'",
+        )
+        .bind(msisdn)
+        .fetch_one(&self.read)
+        .await?;
+        let n: i64 = held.try_get("n")?;
+        let latest: Option<i64> = held.try_get("latest")?;
+        let in_force: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM consents WHERE msisdn = ?1 AND revoked_at_ns IS NULL AND (expires_at_ns IS NULL OR expires_at_ns > ?2)) \
+             + (SELECT COUNT(*) FROM opt_outs WHERE msisdn = ?1 AND opted_out = 1)",
+        )
+        .bind(msisdn)
+        .bind(now_ns)
+        .fetch_one(&self.read)
+        .await?;
+        let complete_by = match (n, latest, in_force) {
+            (0, _, _) | (_, None, _) => None,
+            // A consent or refusal in force has no end yet.
+            (_, _, k) if k > 0 => None,
+            (_, Some(latest), _) => {
+                let t = Timestamp::from_nanosecond(i128::from(latest)).unwrap_or(now);
+                let end = t
+                    .to_zoned(policy.timezone.clone())
+                    .checked_add(i64::from(policy.consent_months).months())
+                    .map_err(|e| StoreError::Corrupt(format!("retention: {e}")))?;
+                Some(i64::try_from(end.timestamp().as_nanosecond()).unwrap_or(i64::MAX))
+            }
+        };
+        Ok((erasure_id, n as u64, complete_by))
+    }
+
+    async fn purge_all(&self, purges: Vec<Purge>, now: Timestamp) -> Result<usize, StoreError> {
+        let records = purges
+            .iter()
+            .filter(|p| matches!(p, Purge::Record { .. }))
+            .count();
+        let now_ns = i64::try_from(now.as_nanosecond()).unwrap_or(i64::MAX);
+        for chunk in purges.chunks(PURGE_CHUNK) {
+            self.purge(chunk.to_vec(), now_ns).await?;
+        }
+        Ok(records)
+    }
+
+    /// What may be purged: past `floor_cutoff` and older than `max_cutoff`, for one subscriber or all.
+    async fn purgeable(
+        &self,
+        msisdn: Option<&str>,
+        floor_cutoff: i64,
+        max_cutoff: i64,
+    ) -> Result<Vec<Purge>, StoreError> {
+        let mut purges: Vec<Purge> = Vec::new();
         // Consents that ended before the floor, not relied on since, and recorded before the maximum.
         let consents = sqlx::query(
             "SELECT c.consent_id FROM consents c \
-             WHERE COALESCE(c.revoked_at_ns, c.expires_at_ns) < ?1 AND c.recorded_at_ns < ?2 \
+             WHERE COALESCE(c.revoked_at_ns, c.expires_at_ns) < ?1 AND c.recorded_at_ns < ?2 AND (?3 IS NULL OR c.msisdn = ?3) \
              AND COALESCE((SELECT MAX(e.at_ns) FROM audit_events e WHERE e.consent_id = c.consent_id AND e.kind = 'decision'), 0) < ?1",
         )
         .bind(floor_cutoff)
         .bind(max_cutoff)
+        .bind(msisdn)
         .fetch_all(&self.read)
         .await?;
         for c in &consents {
             let consent_id: String = c.try_get("consent_id")?;
-            let seqs = sqlx::query(
-                "SELECT seq FROM audit_events WHERE consent_id = ? AND payload IS NOT NULL",
-            )
-            .bind(&consent_id)
-            .fetch_all(&self.read)
-            .await?;
+            let seqs = sqlx::query("SELECT seq FROM audit_events WHERE consent_id = ? AND kind != 'decision' AND payload IS NOT NULL")
+                .bind(&consent_id)
+                .fetch_all(&self.read)
+                .await?;
             for s in &seqs {
                 purges.push(Purge::Record {
                     seq: s.try_get::<i64, _>("seq")? as u64,
@@ -125,15 +219,18 @@ impl Store {
             purges.push(Purge::ConsentRow { consent_id });
         }
 
-        // Decisions and complaints older than the maximum (which is past the floor).
+        // Decisions, complaints and superseded opt-outs older than the maximum (past the floor);
+        // a decision that relied on a consent still within its floor stays with it.
         let old = sqlx::query(
             "SELECT seq, kind, payload FROM audit_events WHERE kind IN ('decision', 'complaint', 'opted_out', 'opted_in') \
-             AND at_ns < ?1 AND payload IS NOT NULL AND (consent_id IS NULL OR kind != 'decision' OR consent_id NOT IN \
+             AND at_ns < ?1 AND payload IS NOT NULL AND (?3 IS NULL OR msisdn = ?3) \
+             AND (consent_id IS NULL OR kind != 'decision' OR consent_id NOT IN \
              (SELECT consent_id FROM consents WHERE COALESCE(revoked_at_ns, expires_at_ns) IS NULL OR COALESCE(revoked_at_ns, expires_at_ns) >= ?2)) \
              ORDER BY seq LIMIT 100000",
         )
         .bind(max_cutoff)
         .bind(floor_cutoff)
+        .bind(msisdn)
         .fetch_all(&self.read)
         .await?;
         for r in &old {
@@ -162,21 +259,7 @@ impl Store {
                 }
             }
         }
-        let records_purged = purges
-            .iter()
-            .filter(|p| matches!(p, Purge::Record { .. }))
-            .count();
-        for chunk in purges.chunks(PURGE_CHUNK) {
-            self.purge(
-                chunk.to_vec(),
-                i64::try_from(now.as_nanosecond()).unwrap_or(i64::MAX),
-            )
-            .await?;
-        }
-        Ok(PurgeReport {
-            expiries_recorded,
-            records_purged,
-        })
+        Ok(purges)
     }
 
     /// An old opt-out or opt-in record may go unless it is the refusal in force for its key.

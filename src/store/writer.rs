@@ -319,7 +319,7 @@ async fn apply_to_tables(tx: &mut sqlx::SqliteConnection, event: &Event) -> Resu
                 .execute(&mut *tx)
                 .await?;
         }
-        Event::ConsentExpired { .. } | Event::Decision(_) => {}
+        Event::ConsentExpired { .. } | Event::Decision(_) | Event::ErasureRequested { .. } => {}
     }
     Ok(())
 }
@@ -363,7 +363,10 @@ pub(crate) fn apply_to_registry(registry: &InMemoryRegistry, event: &Event) {
                 registry.opt_in(m, enterprise, scope);
             }
         }
-        Event::ConsentExpired { .. } | Event::Complaint(_) | Event::Decision(_) => {}
+        Event::ConsentExpired { .. }
+        | Event::Complaint(_)
+        | Event::Decision(_)
+        | Event::ErasureRequested { .. } => {}
     }
 }
 
@@ -414,7 +417,10 @@ impl Replay {
                     (o.clone(), seq),
                 );
             }
-            Event::ConsentExpired { .. } | Event::Complaint(_) | Event::Decision(_) => {}
+            Event::ConsentExpired { .. }
+            | Event::Complaint(_)
+            | Event::Decision(_)
+            | Event::ErasureRequested { .. } => {}
         }
     }
 

@@ -165,3 +165,105 @@ async fn records_past_the_floor_and_the_maximum_become_tombstones() {
     );
     assert_eq!(verified.records, 9, "8 events and 1 recorded expiry");
 }
+
+#[tokio::test]
+async fn an_erasure_request_is_carried_out_as_far_as_the_floor_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Arc::new(InMemoryRegistry::new()))
+        .await
+        .unwrap();
+    let sub = "13900000009";
+    store
+        .commit(vec![
+            // Ended a year ago: past the floor, but younger than the 24-month maximum.
+            consent(
+                "gone",
+                sub,
+                "2025-01-01T00:00:00Z",
+                Some("2025-06-01T00:00:00Z"),
+                None,
+            ),
+            // Ended a month ago: the floor holds it.
+            consent(
+                "held",
+                sub,
+                "2025-01-01T00:00:00Z",
+                Some("2026-05-01T00:00:00Z"),
+                None,
+            ),
+            // A refusal in force protects the subscriber: kept.
+            Event::OptedOut(opt("o-live", sub, "2025-02-01T00:00:00Z", true)),
+            // Someone else's record is untouched.
+            consent(
+                "other",
+                "13900000008",
+                "2025-01-01T00:00:00Z",
+                Some("2025-06-01T00:00:00Z"),
+                None,
+            ),
+        ])
+        .await
+        .unwrap();
+    let now: Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+    let (id, held, complete_by) = store
+        .request_erasure(
+            sub,
+            "subscriber request via 10086",
+            "ops-li",
+            "era-1".into(),
+            now,
+            &policy(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(id, "era-1");
+    assert_eq!(
+        held, 2,
+        "the consent within its floor and the refusal in force are held"
+    );
+    assert_eq!(complete_by, None, "a refusal in force has no end");
+
+    let left = store
+        .registry_events(Some(sub), None, (None, None))
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = left.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        vec!["consent_granted", "opted_out", "erasure_requested"],
+        "{kinds:?}"
+    );
+    assert!(
+        store
+            .consents_for(sub, "ent-jd")
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.consent_id == "held")
+    );
+    assert_eq!(
+        store
+            .consents_for("13900000008", "ent-jd")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Once the floor has passed for the held consent, the retention task finishes the job.
+    let later: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
+    let report = store.apply_retention(later, &policy()).await.unwrap();
+    assert_eq!(report.records_purged, 1, "{report:?}");
+    let left = store
+        .registry_events(Some(sub), None, (None, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        left.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        vec!["opted_out", "erasure_requested"]
+    );
+
+    let pool = portcullis::store::open_read_only(dir.path()).await.unwrap();
+    let verified = verify_chain(&pool, None).await.unwrap();
+    assert!(verified.ok, "{verified:?}");
+}

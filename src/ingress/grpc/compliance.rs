@@ -11,9 +11,12 @@ use tonic::{Request, Response, Status};
 use super::convert::*;
 use crate::proto::compliance_server::Compliance;
 use crate::proto::{self, ConsentEventKind};
+use crate::screening::Screener;
 use crate::store::audit::Head;
 use crate::store::event::Event;
+use crate::store::retention::RetentionPolicy;
 use crate::store::{DecisionFilter, Store, StoredEvent};
+use std::sync::Arc;
 
 type BoxStream<T> = Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send + 'static>>;
 
@@ -23,11 +26,24 @@ const MAX_DECISION_LIMIT: u32 = 100_000;
 
 pub struct ComplianceService {
     store: Store,
+    screener: Arc<Screener>,
+    consent_months: u32,
+    max_months: u32,
 }
 
 impl ComplianceService {
-    pub fn new(store: Store) -> ComplianceService {
-        ComplianceService { store }
+    pub fn new(
+        store: Store,
+        screener: Arc<Screener>,
+        consent_months: u32,
+        max_months: u32,
+    ) -> ComplianceService {
+        ComplianceService {
+            store,
+            screener,
+            consent_months,
+            max_months,
+        }
     }
 }
 
@@ -111,6 +127,7 @@ pub fn consent_event(e: &StoredEvent) -> proto::ConsentEvent {
             out.complaint_id = c.complaint_id.clone();
             ConsentEventKind::Complaint
         }
+        Some(Event::ErasureRequested { .. }) => ConsentEventKind::ErasureRequested,
         // A purged record (tombstone) or a decision: only its place in the chain is shown.
         Some(Event::Decision(_)) | None => match e.kind.as_str() {
             "consent_granted" => ConsentEventKind::Granted,
@@ -119,6 +136,7 @@ pub fn consent_event(e: &StoredEvent) -> proto::ConsentEvent {
             "opted_out" => ConsentEventKind::OptedOut,
             "opted_in" => ConsentEventKind::OptedIn,
             "complaint" => ConsentEventKind::Complaint,
+            "erasure_requested" => ConsentEventKind::ErasureRequested,
             _ => ConsentEventKind::Unspecified,
         },
     };
@@ -205,6 +223,40 @@ impl Compliance for ComplianceService {
         let out: Vec<Result<proto::DecisionRecord, Status>> =
             events.iter().map(decision_record).collect();
         Ok(Response::new(Box::pin(tokio_stream::iter(out))))
+    }
+
+    async fn request_erasure(
+        &self,
+        request: Request<proto::ErasureRequest>,
+    ) -> Result<Response<proto::ErasureAck>, Status> {
+        let r = request.into_inner();
+        let m = msisdn("msisdn", &r.msisdn)?;
+        if r.operator.trim().is_empty() {
+            return Err(invalid("operator", "empty: name who took the request"));
+        }
+        let now = self.screener.clock().now();
+        let policy = RetentionPolicy {
+            consent_months: self.consent_months,
+            max_months: self.max_months,
+            timezone: self.screener.snapshot().policy.timezone.clone(),
+        };
+        let (erasure_id, held, complete_by) = self
+            .store
+            .request_erasure(
+                &m.to_string(),
+                r.reason.trim(),
+                r.operator.trim(),
+                new_id("era-", now),
+                now,
+                &policy,
+            )
+            .await
+            .map_err(Status::from)?;
+        Ok(Response::new(proto::ErasureAck {
+            erasure_id,
+            records_held_by_floor: held,
+            complete_by: complete_by.map(to_proto_ts),
+        }))
     }
 
     async fn verify_audit(
