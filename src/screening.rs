@@ -118,7 +118,8 @@ struct DecisionFacts {
 }
 
 /// RULES.md "decision audit": every decision of a commercial or collection category, every REJECT
-/// and HOLD, every emergency release; releases of verification and service are counted only.
+/// and HOLD, every emergency release; releases of verification and service are counted only
+/// (unless `audit.decisions = "all"`). The text of a verification code is never stored either way.
 fn audited(decision: &proto::Decision, facts: &DecisionFacts) -> bool {
     facts.emergency
         || decision.verdict != proto::Verdict::Release as i32
@@ -321,7 +322,7 @@ impl Screener {
             return Ok((decision, Persist::default()));
         }
         let mut persist = Persist::default();
-        if audited(&decision, &facts) {
+        if snap.policy.audit_all_decisions || audited(&decision, &facts) {
             persist.audit = Some(audit_event(req, &sub, &decision, &facts, now));
         }
         let decision = Arc::new(decision);

@@ -78,7 +78,22 @@ struct RawConfig {
     concat: RawConcat,
     retention: RawRetention,
     store: RawStore,
+    audit: RawAudit,
     log: RawLog,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawAudit {
+    decisions: String,
+}
+
+impl Default for RawAudit {
+    fn default() -> RawAudit {
+        RawAudit {
+            decisions: "required".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -565,6 +580,17 @@ fn validate_policy(raw: &RawConfig, errors: &mut Vec<ConfigError>) -> Option<Pol
             )),
         }
     }
+    let audit_all_decisions = match raw.audit.decisions.as_str() {
+        "required" => false,
+        "all" => true,
+        other => {
+            errors.push(ConfigError::new(
+                "audit.decisions",
+                format!("`{other}` is not required or all"),
+            ));
+            false
+        }
+    };
     if !(1..=720).contains(&raw.idempotency.ttl_hours) {
         errors.push(ConfigError::new(
             "idempotency.ttl_hours",
@@ -589,6 +615,7 @@ fn validate_policy(raw: &RawConfig, errors: &mut Vec<ConfigError>) -> Option<Pol
         smpp_status,
         smpp_status_bad_msisdn,
         max_text_chars: raw.server.max_text_chars,
+        audit_all_decisions,
     })
 }
 

@@ -516,3 +516,42 @@ async fn decisions_are_queryable_and_verification_text_is_never_stored() {
     assert!(c.seq > m.seq);
     d.stop().await;
 }
+
+#[tokio::test]
+async fn audit_all_keeps_every_decision_but_never_a_verification_text() {
+    let d = TestDaemon::start_with(DaemonOptions {
+        config: Some("[audit]\ndecisions = \"all\"\n".into()),
+        ..Default::default()
+    })
+    .await;
+    let (_, _, mut compliance) = clients(&d).await;
+    let code = d
+        .screen(request(
+            CMB,
+            SUB,
+            "【招商银行】您的验证码是123456，请勿泄露。",
+        ))
+        .await;
+    assert_eq!(code.verdict(), Verdict::Release);
+    let mut found = None;
+    for _ in 0..50 {
+        let mut stream = compliance
+            .decisions(proto::DecisionQuery {
+                message_id: code.message_id.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if let Some(r) = stream.message().await.unwrap() {
+            found = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let record =
+        found.expect("a released verification code is audited under audit.decisions = \"all\"");
+    assert_eq!(record.decision.unwrap().decision_id, code.decision_id);
+    assert!(record.request.unwrap().text.is_empty());
+    d.stop().await;
+}

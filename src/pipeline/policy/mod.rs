@@ -49,4 +49,6 @@ pub struct PolicyConfig {
     pub smpp_status_bad_msisdn: u32,
     /// Longest text screened, in characters (API.md: 2,000).
     pub max_text_chars: usize,
+    /// `audit.decisions = "all"`: audit every decision, not only those RULES.md requires.
+    pub audit_all_decisions: bool,
 }
