@@ -327,3 +327,33 @@ async fn a_full_store_fails_writes_unavailable_while_screening_goes_on() {
     assert!(metric_value(&d.scrape().await, errors, &[]) >= before + 1.0);
     d.stop().await;
 }
+
+#[tokio::test]
+async fn a_corrupt_store_is_a_clear_error_not_an_empty_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    DaemonProcess::spawn(&data).kill9();
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(data.join(format!("portcullis.db{suffix}")));
+    }
+    std::fs::write(data.join("portcullis.db"), vec![0x5a; 64 * 1024]).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args([
+            "serve",
+            "--grpc-addr",
+            "127.0.0.1:0",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not a database") || stderr.contains("malformed"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("grpc listening"), "{stderr}");
+}
