@@ -237,12 +237,11 @@ impl StoreMetrics {
             queue_depth: metrics::gauge!(STORE_QUEUE_DEPTH),
         }
     }
+}
 
-    /// Sizes of the registry indexes (consent pairs, opt-out pairs, carrier-level opt-outs).
-    pub fn registry_sizes(&self, consents: usize, opt_outs: usize, carrier_opt_outs: usize) {
-        metrics::gauge!(REGISTRY_ENTRIES, "kind" => "consent_pairs").set(consents as f64);
-        metrics::gauge!(REGISTRY_ENTRIES, "kind" => "opt_out_pairs").set(opt_outs as f64);
-        metrics::gauge!(REGISTRY_ENTRIES, "kind" => "carrier_opt_outs")
-            .set(carrier_opt_outs as f64);
-    }
+/// Sizes of the registry indexes (consent pairs, opt-out pairs, carrier-level opt-outs).
+pub fn registry_sizes(consents: usize, opt_outs: usize, carrier_opt_outs: usize) {
+    metrics::gauge!(REGISTRY_ENTRIES, "kind" => "consent_pairs").set(consents as f64);
+    metrics::gauge!(REGISTRY_ENTRIES, "kind" => "opt_out_pairs").set(opt_outs as f64);
+    metrics::gauge!(REGISTRY_ENTRIES, "kind" => "carrier_opt_outs").set(carrier_opt_outs as f64);
 }

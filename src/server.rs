@@ -137,12 +137,17 @@ pub async fn run(
     ));
     let sweeper = Arc::clone(&screener);
     let sweep_cancel = cancel.clone();
+    let indexes = Arc::clone(&deps.registry);
     tasks.spawn(async move {
         let mut tick = tokio::time::interval(SWEEP_INTERVAL);
         loop {
             tokio::select! {
                 () = sweep_cancel.cancelled() => return,
-                _ = tick.tick() => sweeper.sweep(),
+                _ = tick.tick() => {
+                    sweeper.sweep();
+                    let (consents, opt_outs, carrier) = indexes.sizes();
+                    metrics::registry_sizes(consents, opt_outs, carrier);
+                }
             }
         }
     });
