@@ -1,11 +1,16 @@
-//! The command line of API.md ("Command line and files"): `serve` and `check-config` in this
-//! version. Flags are a contract: scripts and operators depend on them.
+//! The command line of API.md ("Command line and files"): `serve`, `check-config` and the operator
+//! commands `audit`, `backup`, `consent` and `optout` in this version. Flags are a contract: scripts
+//! and operators depend on them.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{ConfigSource, Overrides};
+use crate::store::audit::Head;
+
+/// Where `--target` commands connect when no `--target` is given (API.md).
+pub const DEFAULT_TARGET: &str = "127.0.0.1:50051";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,6 +29,164 @@ pub enum Command {
     Serve(ServeArgs),
     /// Validate a configuration: every error at once; exit 0 valid, 78 invalid.
     CheckConfig(CheckConfigArgs),
+    #[command(flatten)]
+    Admin(AdminCommand),
+}
+
+/// The operator commands (`crate::admin`): exit 0 clean, 1 a finding (a broken chain, rejected
+/// opt-out lines), 2 a usage, I/O or RPC error.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// The tamper-evident audit chain: verify it or print its head.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Consistent online copy of the store (safe while the daemon runs).
+    Backup(BackupArgs),
+    /// A subscriber's or an enterprise's consent history, from the audit chain.
+    #[command(subcommand)]
+    Consent(ConsentCommand),
+    /// Bulk opt-outs.
+    #[command(subcommand, name = "optout")]
+    Optout(OptoutCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Re-walk the chain: exit 0 intact, 1 broken, 2 usage or I/O error.
+    Verify(AuditVerifyArgs),
+    /// Print the chain head as SEQ:HASH (pin it somewhere else).
+    Head(AuditHeadArgs),
+}
+
+/// Exactly one of a stopped daemon's data dir or a running daemon's gRPC address.
+#[derive(Debug, Clone, Args)]
+#[group(required = true, multiple = false)]
+pub struct AuditSource {
+    /// A stopped daemon's data dir, opened read-only.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A running daemon's gRPC address (Compliance.VerifyAudit).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    #[command(flatten)]
+    pub source: AuditSource,
+    /// A head pinned earlier (`audit head`); a chain that no longer contains it is broken.
+    #[arg(long, value_name = "SEQ:HASH", value_parser = parse_head)]
+    pub expect_head: Option<Head>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditHeadArgs {
+    #[command(flatten)]
+    pub source: AuditSource,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The daemon's data dir (it may be running).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// The copy to write; an existing file is never overwritten.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConsentCommand {
+    /// Print the events, oldest first, to stdout.
+    Query(ConsentQueryArgs),
+    /// Write the events, oldest first, to --out (CSV unless --format jsonl or FILE ends in .jsonl).
+    Export(ConsentExportArgs),
+}
+
+/// The filters of Compliance.ConsentHistory: a subscriber, an enterprise or both, and a time range.
+#[derive(Debug, Clone, Args)]
+#[group(id = "who", required = true, multiple = true)]
+pub struct ConsentFilter {
+    /// Subscriber number (11 digits, optional +86).
+    #[arg(long, value_name = "M")]
+    pub msisdn: Option<String>,
+    /// Enterprise id.
+    #[arg(long, value_name = "E")]
+    pub enterprise: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TimeArgs {
+    /// Events at or after this time (RFC 3339).
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub from: Option<jiff::Timestamp>,
+    /// Events before this time (RFC 3339).
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub to: Option<jiff::Timestamp>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsentQueryArgs {
+    /// The daemon's gRPC address.
+    #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_TARGET)]
+    pub target: String,
+    #[command(flatten)]
+    pub filter: ConsentFilter,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsentExportArgs {
+    /// The daemon's gRPC address.
+    #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_TARGET)]
+    pub target: String,
+    #[command(flatten)]
+    pub filter: ConsentFilter,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    /// The file to write (replaced once the export is complete).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Output format; default CSV, or JSON Lines when FILE ends in .jsonl.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OptoutCommand {
+    /// Stream a file of `msisdn[,enterprise_id[,commercial|collection]]` lines through
+    /// Registry.ImportOptOuts: exit 0 all accepted, 1 some rejected, 2 usage or I/O error.
+    Import(OptoutImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OptoutImportArgs {
+    /// The daemon's gRPC address.
+    #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_TARGET)]
+    pub target: String,
+    /// One opt-out per line; blank lines and lines starting with # are skipped.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+fn parse_head(s: &str) -> Result<Head, String> {
+    Head::parse(s).ok_or_else(|| "expected SEQ:HASH with a 64-hex-character hash".to_owned())
+}
+
+fn parse_time(s: &str) -> Result<jiff::Timestamp, String> {
+    s.trim()
+        .parse::<jiff::Timestamp>()
+        .map_err(|e| format!("not an RFC 3339 time: {e}"))
 }
 
 #[derive(Debug, Args)]

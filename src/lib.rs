@@ -22,6 +22,7 @@ pub mod proto {
     tonic::include_proto!("portcullis.v1");
 }
 
+pub mod admin;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use clap::Parser;
 
-use portcullis::cli::{Cli, Command};
+use portcullis::admin::{self, Outcome};
+use portcullis::cli::{AdminCommand, Cli, Command};
 use portcullis::clock::SystemClock;
 use portcullis::config::{self, ConfigError, LogFormat};
 use portcullis::region::RegionTable;
@@ -16,6 +17,10 @@ use portcullis::server::{self, Deps, Listeners};
 
 /// sysexits.h EX_CONFIG: the configuration is invalid.
 const EX_CONFIG: u8 = 78;
+/// Operator commands: a finding (broken audit chain, rejected opt-out lines).
+const EX_FINDING: u8 = 1;
+/// Operator commands: a usage, I/O or RPC error (clap's own usage errors exit 2 too).
+const EX_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -29,9 +34,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let regions = Arc::new(RegionTable::embedded()?);
     match cli.command {
-        Command::CheckConfig(args) => match config::load(&args.source(), &regions) {
+        Command::Admin(command) => Ok(run_admin(command)),
+        Command::CheckConfig(args) => match config::load(&args.source(), &embedded_regions()?) {
             Ok(config) => {
                 println!(
                     "configuration valid: {} senders, {} rules",
@@ -47,6 +52,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("--kafka-brokers: Kafka ingress is not available in this version");
                 return Ok(ExitCode::from(EX_CONFIG));
             }
+            let regions = embedded_regions()?;
             let config = match config::load(&args.source(), &regions) {
                 Ok(c) => c,
                 Err(errors) => return Ok(report_invalid(&errors)),
@@ -68,6 +74,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok::<_, anyhow::Error>(())
             })?;
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn embedded_regions() -> anyhow::Result<Arc<RegionTable>> {
+    Ok(Arc::new(RegionTable::embedded()?))
+}
+
+/// The operator commands on a current-thread runtime: 0 clean, 1 a finding, 2 an error.
+fn run_admin(command: AdminCommand) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: runtime: {e}");
+            return ExitCode::from(EX_ERROR);
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match runtime.block_on(admin::run(command, &mut out)) {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Finding) => ExitCode::from(EX_FINDING),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EX_ERROR)
         }
     }
 }

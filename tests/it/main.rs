@@ -2,6 +2,7 @@
 
 mod util;
 
+mod admin;
 mod cli;
 mod durability;
 mod malformed;

@@ -1,0 +1,815 @@
+//! The operator commands of API.md ("Command line and files"): `audit verify|head`, `backup`,
+//! `consent query|export` and `optout import`. `--data-dir` commands read the store directly
+//! (read-only); `--target` commands go through the gRPC API like any other client. Each command
+//! ends in an [`Outcome`]; `main.rs` turns it into the exit code (0 clean, 1 finding, 2 error).
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::Connection as _;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use tokio::sync::mpsc;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::cli::{
+    AdminCommand, AuditCommand, AuditSource, AuditVerifyArgs, BackupArgs, ConsentCommand,
+    ConsentFilter, Format, OptoutCommand, OptoutImportArgs, TimeArgs,
+};
+use crate::proto::compliance_client::ComplianceClient;
+use crate::proto::registry_client::RegistryClient;
+use crate::proto::{self, ConsentEventKind};
+use crate::store::audit::{Head, VerifyReport};
+use crate::store::{self, DB_FILE, StoreError};
+
+/// How a command that ran to the end came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Clean,
+    /// Exit 1: the chain is broken, or some opt-out lines were rejected.
+    Finding,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("--target {target}: {reason}")]
+    Connect { target: String, reason: String },
+    #[error("{rpc}: {code:?}: {message}")]
+    Rpc {
+        rpc: &'static str,
+        code: tonic::Code,
+        message: String,
+    },
+    #[error("{}: {source}", path.display())]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("--out {}: already exists; refusing to overwrite it", .0.display())]
+    OutExists(PathBuf),
+    #[error("--out {}: not a UTF-8 path", .0.display())]
+    OutPath(PathBuf),
+    #[error("backup: {0}")]
+    Backup(sqlx::Error),
+    #[error("output: {0}")]
+    Output(std::io::Error),
+}
+
+impl AdminError {
+    fn rpc(rpc: &'static str) -> impl FnOnce(tonic::Status) -> AdminError {
+        move |s| AdminError::Rpc {
+            rpc,
+            code: s.code(),
+            message: s.message().to_owned(),
+        }
+    }
+
+    fn file(path: &Path) -> impl FnOnce(std::io::Error) -> AdminError + '_ {
+        move |source| AdminError::File {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Runs one operator command, writing its result to `out` (stdout in the binary).
+pub async fn run(command: AdminCommand, out: &mut dyn Write) -> Result<Outcome, AdminError> {
+    match command {
+        AdminCommand::Audit(AuditCommand::Verify(args)) => audit_verify(&args, out).await,
+        AdminCommand::Audit(AuditCommand::Head(args)) => audit_head(&args.source, out).await,
+        AdminCommand::Backup(args) => backup(&args, out).await,
+        AdminCommand::Consent(ConsentCommand::Query(args)) => {
+            let mut buffered = std::io::BufWriter::new(out);
+            let n = consent_events(
+                &args.target,
+                &args.filter,
+                &args.time,
+                args.format,
+                &mut buffered,
+            )
+            .await?;
+            buffered.flush().map_err(AdminError::Output)?;
+            eprintln!("{n} event(s)");
+            Ok(Outcome::Clean)
+        }
+        AdminCommand::Consent(ConsentCommand::Export(args)) => {
+            let format = args.format.unwrap_or(
+                if args
+                    .out
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("jsonl"))
+                {
+                    Format::Jsonl
+                } else {
+                    Format::Csv
+                },
+            );
+            let n =
+                consent_export(&args.target, &args.filter, &args.time, format, &args.out).await?;
+            eprintln!("wrote {n} event(s) to {}", args.out.display());
+            Ok(Outcome::Clean)
+        }
+        AdminCommand::Optout(OptoutCommand::Import(args)) => optout_import(&args, out).await,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// gRPC plumbing
+
+async fn connect(target: &str) -> Result<Channel, AdminError> {
+    let uri = if target.contains("://") {
+        target.to_owned()
+    } else {
+        format!("http://{target}")
+    };
+    let fail = |reason: String| AdminError::Connect {
+        target: target.to_owned(),
+        reason,
+    };
+    Endpoint::from_shared(uri)
+        .map_err(|e| fail(error_chain(&e)))?
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .map_err(|e| fail(error_chain(&e)))
+}
+
+/// `transport error: tcp connect error: Connection refused`, not just `transport error`.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let c = cause.to_string();
+        if !s.contains(&c) {
+            s.push_str(": ");
+            s.push_str(&c);
+        }
+        next = cause.source();
+    }
+    s
+}
+
+fn to_proto_ts(t: jiff::Timestamp) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.as_second(),
+        nanos: t.subsec_nanosecond(),
+    }
+}
+
+fn rfc3339(t: &prost_types::Timestamp) -> String {
+    match jiff::Timestamp::new(t.seconds, t.nanos) {
+        Ok(ts) => ts.to_string(),
+        Err(_) => format!("{}.{:09}s", t.seconds, t.nanos),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// audit verify | head
+
+async fn audit_verify(args: &AuditVerifyArgs, out: &mut dyn Write) -> Result<Outcome, AdminError> {
+    let report = match (&args.source.data_dir, &args.source.target) {
+        (Some(dir), _) => {
+            let pool = store::open_read_only(dir).await?;
+            let report = store::verify_chain(&pool, args.expect_head.as_ref()).await;
+            pool.close().await;
+            report?
+        }
+        (None, target) => {
+            let target = target.as_deref().unwrap_or(crate::cli::DEFAULT_TARGET);
+            verify_remote(target, args.expect_head.as_ref()).await?
+        }
+    };
+    if report.ok {
+        writeln!(out, "ok: {} records, head {}", report.records, report.head)
+            .map_err(AdminError::Output)?;
+        Ok(Outcome::Clean)
+    } else {
+        writeln!(
+            out,
+            "BROKEN at seq {}: {}",
+            report.first_bad_seq, report.detail
+        )
+        .map_err(AdminError::Output)?;
+        Ok(Outcome::Finding)
+    }
+}
+
+async fn audit_head(source: &AuditSource, out: &mut dyn Write) -> Result<Outcome, AdminError> {
+    let head = match (&source.data_dir, &source.target) {
+        (Some(dir), _) => {
+            let pool = store::open_read_only(dir).await?;
+            let head = store::head(&pool).await;
+            pool.close().await;
+            head?
+        }
+        (None, target) => {
+            let target = target.as_deref().unwrap_or(crate::cli::DEFAULT_TARGET);
+            verify_remote(target, None).await?.head
+        }
+    };
+    writeln!(out, "{head}").map_err(AdminError::Output)?;
+    Ok(Outcome::Clean)
+}
+
+async fn verify_remote(target: &str, expect: Option<&Head>) -> Result<VerifyReport, AdminError> {
+    let mut client = ComplianceClient::new(connect(target).await?);
+    let request = proto::VerifyAuditRequest {
+        expect_seq: expect.map_or(0, |h| h.seq),
+        expect_hash: expect.map(|h| h.hash.clone()).unwrap_or_default(),
+    };
+    let r = client
+        .verify_audit(request)
+        .await
+        .map_err(AdminError::rpc("Compliance.VerifyAudit"))?
+        .into_inner();
+    Ok(VerifyReport {
+        ok: r.ok,
+        records: r.records,
+        head: Head {
+            seq: r.head_seq,
+            hash: r.head_hash,
+        },
+        first_bad_seq: r.first_bad_seq,
+        detail: r.detail,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// backup
+
+/// `VACUUM INTO` on a read-only connection: one read transaction, so the copy is a consistent
+/// snapshot even while the daemon keeps writing (WAL readers never block the writer).
+async fn backup(args: &BackupArgs, out: &mut dyn Write) -> Result<Outcome, AdminError> {
+    let db = args.data_dir.join(DB_FILE);
+    let exists = |p: &Path| p.try_exists().map_err(AdminError::file(p));
+    if !exists(&db)? {
+        return Err(
+            StoreError::DataDir(args.data_dir.clone(), format!("{DB_FILE} not found")).into(),
+        );
+    }
+    if exists(&args.out)? || args.out.symlink_metadata().is_ok() {
+        return Err(AdminError::OutExists(args.out.clone()));
+    }
+    let target = args
+        .out
+        .to_str()
+        .ok_or_else(|| AdminError::OutPath(args.out.clone()))?;
+    let options = SqliteConnectOptions::new()
+        .filename(&db)
+        .read_only(true)
+        .busy_timeout(Duration::from_secs(10));
+    let mut conn = SqliteConnection::connect_with(&options)
+        .await
+        .map_err(AdminError::Backup)?;
+    let copied = sqlx::query("VACUUM INTO ?1")
+        .bind(target)
+        .execute(&mut conn)
+        .await;
+    // Closing is best effort: the copy is complete (or failed) either way.
+    let _ = conn.close().await;
+    copied.map_err(AdminError::Backup)?;
+
+    // Read the copy's head back: proof that it opens, and the value to compare after a restore.
+    let options = SqliteConnectOptions::new()
+        .filename(&args.out)
+        .read_only(true);
+    let mut copy = SqliteConnection::connect_with(&options)
+        .await
+        .map_err(AdminError::Backup)?;
+    let head = sqlx::query_as::<_, (i64, String)>(
+        "SELECT last_seq, hash FROM audit_batches ORDER BY batch_id DESC LIMIT 1",
+    )
+    .fetch_optional(&mut copy)
+    .await
+    .map_err(AdminError::Backup)?;
+    let _ = copy.close().await;
+    let bytes = std::fs::metadata(&args.out)
+        .map_err(AdminError::file(&args.out))?
+        .len();
+    let head = match head {
+        Some((seq, hash)) => format!("{seq}:{hash}"),
+        None => "0 (empty chain)".to_owned(),
+    };
+    writeln!(
+        out,
+        "backup written: {} ({bytes} bytes, audit head {head})",
+        args.out.display()
+    )
+    .map_err(AdminError::Output)?;
+    Ok(Outcome::Clean)
+}
+
+// ---------------------------------------------------------------------------------------------
+// consent query | export
+
+/// The columns of `consent query|export`, in order; JSON Lines objects use the same keys.
+pub const CONSENT_COLUMNS: [&str; 16] = [
+    "seq",
+    "kind",
+    "at",
+    "msisdn",
+    "enterprise_id",
+    "consent_id",
+    "channel",
+    "evidence_ref",
+    "evidence_sha256",
+    "scope",
+    "granted_at",
+    "revoked_at",
+    "expires_at",
+    "opt_out_scope",
+    "complaint_id",
+    "hash",
+];
+
+/// One cell: absent (empty in CSV, null in JSON), text, a number or a list of names.
+#[derive(Debug, Clone, PartialEq)]
+enum Cell {
+    Null,
+    Text(String),
+    Number(u64),
+    List(Vec<String>),
+}
+
+fn text(s: &str) -> Cell {
+    if s.is_empty() {
+        Cell::Null
+    } else {
+        Cell::Text(s.to_owned())
+    }
+}
+
+fn time(t: &Option<prost_types::Timestamp>) -> Cell {
+    t.as_ref().map_or(Cell::Null, |t| Cell::Text(rfc3339(t)))
+}
+
+/// An enum value's name without its prefix (`CHANNEL_WEB_FORM` -> `WEB_FORM`); unknown numbers as
+/// themselves.
+fn enum_name(name: Option<&'static str>, prefix: &str, raw: i32) -> Cell {
+    match name {
+        Some(n) => Cell::Text(n.strip_prefix(prefix).unwrap_or(n).to_owned()),
+        None => Cell::Text(raw.to_string()),
+    }
+}
+
+fn channel_name(raw: i32) -> Cell {
+    enum_name(
+        proto::Channel::try_from(raw).ok().map(|c| c.as_str_name()),
+        "CHANNEL_",
+        raw,
+    )
+}
+
+fn event_cells(e: &proto::ConsentEvent) -> [Cell; 16] {
+    let kind = enum_name(
+        ConsentEventKind::try_from(e.kind)
+            .ok()
+            .map(|k| k.as_str_name()),
+        "CONSENT_EVENT_KIND_",
+        e.kind,
+    );
+    let c = e.consent.as_ref();
+    let o = e.opt_out.as_ref();
+    let msisdn = c.map(|c| &c.msisdn).or(o.map(|o| &o.msisdn));
+    let enterprise = c.map(|c| &c.enterprise_id).or(o.map(|o| &o.enterprise_id));
+    let channel = c.map(|c| c.channel).or(o.map(|o| o.channel));
+    [
+        Cell::Number(e.seq),
+        kind,
+        time(&e.at),
+        msisdn.map_or(Cell::Null, |s| text(s)),
+        enterprise.map_or(Cell::Null, |s| text(s)),
+        c.map_or(Cell::Null, |c| text(&c.consent_id)),
+        channel.map_or(Cell::Null, channel_name),
+        c.map_or(Cell::Null, |c| text(&c.evidence_ref)),
+        c.map_or(Cell::Null, |c| text(&c.evidence_sha256)),
+        c.map_or(Cell::Null, |c| {
+            Cell::List(
+                c.scope
+                    .iter()
+                    .map(|&s| {
+                        match proto::Category::try_from(s) {
+                            Ok(cat) => cat
+                                .as_str_name()
+                                .strip_prefix("CATEGORY_")
+                                .unwrap_or(cat.as_str_name()),
+                            Err(_) => "UNKNOWN",
+                        }
+                        .to_owned()
+                    })
+                    .collect(),
+            )
+        }),
+        c.map_or(Cell::Null, |c| time(&c.granted_at)),
+        c.map_or(Cell::Null, |c| time(&c.revoked_at)),
+        c.map_or(Cell::Null, |c| time(&c.expires_at)),
+        o.map_or(Cell::Null, |o| {
+            enum_name(
+                proto::OptOutScope::try_from(o.scope)
+                    .ok()
+                    .map(|s| s.as_str_name()),
+                "OPT_OUT_SCOPE_",
+                o.scope,
+            )
+        }),
+        text(&e.complaint_id),
+        text(&e.hash),
+    ]
+}
+
+/// RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled.
+pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        std::borrow::Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+fn csv_line(cells: &[Cell]) -> String {
+    let mut line = String::new();
+    for (i, cell) in cells.iter().enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        match cell {
+            Cell::Null => {}
+            Cell::Text(s) => line.push_str(&csv_field(s)),
+            Cell::Number(n) => line.push_str(&n.to_string()),
+            // Category names never contain `;`.
+            Cell::List(items) => line.push_str(&csv_field(&items.join(";"))),
+        }
+    }
+    line
+}
+
+/// One JSON object with the keys in column order (serde_json's map would sort them).
+fn json_line(cells: &[Cell]) -> String {
+    let mut line = String::from("{");
+    for (i, (key, cell)) in CONSENT_COLUMNS.iter().zip(cells).enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        line.push_str(&serde_json::Value::from(*key).to_string());
+        line.push(':');
+        let value = match cell {
+            Cell::Null => serde_json::Value::Null,
+            Cell::Text(s) => serde_json::Value::from(s.as_str()),
+            Cell::Number(n) => serde_json::Value::from(*n),
+            Cell::List(items) => serde_json::Value::from(items.clone()),
+        };
+        line.push_str(&value.to_string());
+    }
+    line.push('}');
+    line
+}
+
+/// Streams Compliance.ConsentHistory into `out`, oldest first; returns the number of events.
+async fn consent_events(
+    target: &str,
+    filter: &ConsentFilter,
+    time: &TimeArgs,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<u64, AdminError> {
+    let range = (time.from.is_some() || time.to.is_some()).then(|| proto::TimeRange {
+        start: time.from.map(to_proto_ts),
+        end: time.to.map(to_proto_ts),
+    });
+    let query = proto::ConsentQuery {
+        msisdn: filter.msisdn.clone().unwrap_or_default(),
+        enterprise_id: filter.enterprise.clone().unwrap_or_default(),
+        range,
+    };
+    const RPC: &str = "Compliance.ConsentHistory";
+    let mut client = ComplianceClient::new(connect(target).await?);
+    let mut stream = client
+        .consent_history(query)
+        .await
+        .map_err(AdminError::rpc(RPC))?
+        .into_inner();
+    if format == Format::Csv {
+        writeln!(out, "{}", CONSENT_COLUMNS.join(",")).map_err(AdminError::Output)?;
+    }
+    let mut n = 0u64;
+    while let Some(event) = stream.message().await.map_err(AdminError::rpc(RPC))? {
+        let cells = event_cells(&event);
+        let line = match format {
+            Format::Csv => csv_line(&cells),
+            Format::Jsonl => json_line(&cells),
+        };
+        writeln!(out, "{line}").map_err(AdminError::Output)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Writes to `FILE.partial` and renames it over `FILE` once complete, so a failed export never
+/// leaves a truncated file that looks whole.
+async fn consent_export(
+    target: &str,
+    filter: &ConsentFilter,
+    time: &TimeArgs,
+    format: Format,
+    path: &Path,
+) -> Result<u64, AdminError> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let file = std::fs::File::create(&partial).map_err(AdminError::file(&partial))?;
+    let mut w = std::io::BufWriter::new(file);
+    let written = consent_events(target, filter, time, format, &mut w).await;
+    let finished = written.and_then(|n| {
+        w.into_inner()
+            .map_err(|e| AdminError::file(&partial)(e.into_error()))?
+            .sync_all()
+            .map_err(AdminError::file(&partial))?;
+        std::fs::rename(&partial, path).map_err(AdminError::file(path))?;
+        Ok(n)
+    });
+    if finished.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    finished
+}
+
+// ---------------------------------------------------------------------------------------------
+// optout import
+
+/// Errors listed per source (the server lists its first 1,000 too); all are counted.
+const MAX_LISTED_ERRORS: usize = 1000;
+/// Requests read ahead of the gRPC stream: the file is streamed, never loaded whole.
+const IMPORT_QUEUE: usize = 1024;
+
+/// A line the import did not take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    pub line: u64,
+    pub reason: String,
+}
+
+/// What reading the file produced besides the requests it sent.
+#[derive(Debug, Default)]
+struct ReadSummary {
+    sent: u64,
+    local_rejected: u64,
+    errors: Vec<LineError>,
+    /// (stream index, file line) at every point where the gap between the two changes: maps the
+    /// server's 0-based stream index back to the line in memory proportional to skipped runs.
+    breaks: Vec<(u64, u64)>,
+}
+
+impl ReadSummary {
+    fn line_of(&self, index: u64) -> Option<u64> {
+        let at = self.breaks.partition_point(|&(i, _)| i <= index);
+        let &(i, line) = self.breaks.get(at.checked_sub(1)?)?;
+        Some(line + (index - i))
+    }
+
+    fn record_sent(&mut self, line: u64) {
+        let index = self.sent;
+        let gap_changed = self
+            .breaks
+            .last()
+            .is_none_or(|&(i, l)| l - i != line - index);
+        if gap_changed {
+            self.breaks.push((index, line));
+        }
+        self.sent += 1;
+    }
+
+    fn reject(&mut self, line: u64, reason: String) {
+        self.local_rejected += 1;
+        if self.errors.len() < MAX_LISTED_ERRORS {
+            self.errors.push(LineError { line, reason });
+        }
+    }
+}
+
+/// Parses one line of an opt-out file: `msisdn[,enterprise_id[,commercial|collection]]`.
+/// `Ok(None)` for a blank or `#` line. The msisdn itself is validated by the server.
+pub fn parse_opt_out_line(line: &str) -> Result<Option<proto::OptOutRequest>, String> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return Ok(None);
+    }
+    let cols: Vec<&str> = line.split(',').map(str::trim).collect();
+    let (msisdn, enterprise, scope) = match cols.as_slice() {
+        [m] => (*m, "", None),
+        [m, e] => (*m, *e, None),
+        [m, e, s] => (*m, *e, Some(*s)),
+        _ => {
+            return Err(format!(
+                "{} columns; expected msisdn[,enterprise_id[,commercial|collection]]",
+                cols.len()
+            ));
+        }
+    };
+    if msisdn.is_empty() {
+        return Err("msisdn: empty".to_owned());
+    }
+    let scope = match scope {
+        None | Some("") => proto::OptOutScope::Commercial,
+        Some(s) if s.eq_ignore_ascii_case("commercial") => proto::OptOutScope::Commercial,
+        Some(s) if s.eq_ignore_ascii_case("collection") => proto::OptOutScope::Collection,
+        Some(s) => return Err(format!("scope: `{s}` is not commercial or collection")),
+    };
+    Ok(Some(proto::OptOutRequest {
+        msisdn: msisdn.to_owned(),
+        enterprise_id: enterprise.to_owned(),
+        scope: scope as i32,
+        channel: proto::Channel::Import as i32,
+        at: None,
+    }))
+}
+
+/// Reads the file line by line on a blocking thread, sending each good line into `tx` (which
+/// waits while the gRPC stream is behind). Stops early when the stream is gone. On a read error it
+/// sends `None`, which keeps the request stream from ever ending normally: the RPC is then
+/// cancelled, and the server does not commit the rows of its open batch.
+fn read_opt_outs(
+    path: &Path,
+    file: std::fs::File,
+    tx: mpsc::Sender<Option<proto::OptOutRequest>>,
+) -> Result<ReadSummary, AdminError> {
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut summary = ReadSummary::default();
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        buf.clear();
+        let n = match reader.read_until(b'\n', &mut buf) {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = tx.blocking_send(None);
+                return Err(AdminError::file(path)(e));
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let Ok(mut line) = std::str::from_utf8(&buf) else {
+            summary.reject(line_no, "not UTF-8".to_owned());
+            continue;
+        };
+        if line_no == 1 {
+            line = line.strip_prefix('\u{feff}').unwrap_or(line);
+        }
+        match parse_opt_out_line(line) {
+            Ok(None) => {}
+            Ok(Some(request)) => {
+                if tx.blocking_send(Some(request)).is_err() {
+                    break; // the RPC ended (its error is reported by the caller)
+                }
+                summary.record_sent(line_no);
+            }
+            Err(reason) => summary.reject(line_no, reason),
+        }
+    }
+    Ok(summary)
+}
+
+async fn optout_import(
+    args: &OptoutImportArgs,
+    out: &mut dyn Write,
+) -> Result<Outcome, AdminError> {
+    const RPC: &str = "Registry.ImportOptOuts";
+    let file = std::fs::File::open(&args.file).map_err(AdminError::file(&args.file))?;
+    let mut client = RegistryClient::new(connect(&args.target).await?);
+    let (tx, rx) = mpsc::channel(IMPORT_QUEUE);
+    let path = args.file.clone();
+    let mut reader = tokio::task::spawn_blocking(move || read_opt_outs(&path, file, tx));
+    let requests = futures::stream::unfold(rx, |mut rx| async move {
+        match rx.recv().await {
+            Some(Some(request)) => Some((request, rx)),
+            Some(None) => std::future::pending().await,
+            None => None,
+        }
+    });
+    let mut rpc = Box::pin(client.import_opt_outs(requests));
+    let joined = |r: Result<Result<ReadSummary, AdminError>, tokio::task::JoinError>| {
+        r.map_err(|e| AdminError::File {
+            path: args.file.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?
+    };
+    let (read, reply) = tokio::select! {
+        r = &mut reader => (joined(r)?, rpc.await),
+        reply = &mut rpc => {
+            let reply = reply.map_err(AdminError::rpc(RPC))?;
+            (joined(reader.await)?, Ok(reply))
+        }
+    };
+    let summary = reply.map_err(AdminError::rpc(RPC))?.into_inner();
+
+    let mut errors = read.errors.clone();
+    let mut unmapped = Vec::new();
+    for e in &summary.errors {
+        match read.line_of(e.index) {
+            Some(line) => errors.push(LineError {
+                line,
+                reason: e.reason.clone(),
+            }),
+            None => unmapped.push(format!("request {}: {}", e.index, e.reason)),
+        }
+    }
+    errors.sort_by_key(|e| e.line);
+    let rejected = read.local_rejected + summary.rejected;
+    let w = |r: std::io::Result<()>| r.map_err(AdminError::Output);
+    w(writeln!(
+        out,
+        "accepted {}, rejected {rejected}",
+        summary.accepted
+    ))?;
+    for e in &errors {
+        w(writeln!(out, "line {}: {}", e.line, e.reason))?;
+    }
+    for u in &unmapped {
+        w(writeln!(out, "{u}"))?;
+    }
+    let listed = (errors.len() + unmapped.len()) as u64;
+    if rejected > listed {
+        w(writeln!(out, "... and {} more", rejected - listed))?;
+    }
+    Ok(if rejected == 0 {
+        Outcome::Clean
+    } else {
+        Outcome::Finding
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_needed() {
+        assert_eq!(csv_field("form-1"), "form-1");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
+
+    #[test]
+    fn opt_out_lines_parse_whitespace_tolerantly() {
+        assert_eq!(parse_opt_out_line("  "), Ok(None));
+        assert_eq!(parse_opt_out_line("# comment"), Ok(None));
+        let r = parse_opt_out_line(" 13800138000 , ent-jd , Collection \r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.msisdn, "13800138000");
+        assert_eq!(r.enterprise_id, "ent-jd");
+        assert_eq!(r.scope(), proto::OptOutScope::Collection);
+        assert_eq!(r.channel(), proto::Channel::Import);
+        let r = parse_opt_out_line("13800138000").unwrap().unwrap();
+        assert_eq!(r.enterprise_id, "");
+        assert_eq!(r.scope(), proto::OptOutScope::Commercial);
+        assert!(parse_opt_out_line("13800138000,ent,marketing").is_err());
+        assert!(parse_opt_out_line("1,2,commercial,4").is_err());
+        assert!(parse_opt_out_line(",ent-jd").is_err());
+    }
+
+    #[test]
+    fn stream_indexes_map_back_to_file_lines() {
+        let mut s = ReadSummary::default();
+        // lines 1, 2 sent; 3 skipped; 4 sent; 5, 6 skipped; 7, 8 sent
+        for line in [1, 2, 4, 7, 8] {
+            s.record_sent(line);
+        }
+        let lines: Vec<_> = (0..5).map(|i| s.line_of(i)).collect();
+        assert_eq!(lines, [Some(1), Some(2), Some(4), Some(7), Some(8)]);
+        assert_eq!(s.breaks.len(), 3);
+    }
+
+    #[test]
+    fn json_lines_keep_the_column_order() {
+        let event = proto::ConsentEvent {
+            seq: 3,
+            kind: ConsentEventKind::OptedOut as i32,
+            opt_out: Some(proto::OptOutRecord {
+                msisdn: "13800138000".into(),
+                scope: proto::OptOutScope::Commercial as i32,
+                channel: proto::Channel::WebForm as i32,
+                ..Default::default()
+            }),
+            hash: "ab".into(),
+            ..Default::default()
+        };
+        let cells = event_cells(&event);
+        let line = json_line(&cells);
+        assert!(line.starts_with(
+            "{\"seq\":3,\"kind\":\"OPTED_OUT\",\"at\":null,\"msisdn\":\"13800138000\""
+        ));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["channel"], "WEB_FORM");
+        assert_eq!(v["opt_out_scope"], "COMMERCIAL");
+        assert_eq!(
+            csv_line(&cells),
+            "3,OPTED_OUT,,13800138000,,,WEB_FORM,,,,,,,COMMERCIAL,,ab"
+        );
+    }
+}

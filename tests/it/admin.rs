@@ -1,0 +1,420 @@
+//! The operator commands as operators run them: the real binary against an in-process daemon
+//! (`--target`) and against a copy of its data dir (`--data-dir`).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use portcullis::proto::registry_client::RegistryClient;
+use portcullis::proto::{
+    Category, Channel, OptOutRequest, OptOutScope, ReasonCode, RecordConsentRequest, Verdict,
+};
+use portcullis::store::audit::Head;
+
+use crate::util::*;
+
+const SUB: &str = "13800138000";
+const MARKETING_JD: &str = "【京东】双11狂欢返场，家电低至5折，满300减50，领券 jd.com/sale 退订回T";
+const EVIDENCE: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+/// Runs the binary on a blocking thread, so the in-process daemon keeps serving meanwhile.
+async fn portcullis<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    cmd.args(args);
+    tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn explain(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+async fn registry(d: &TestDaemon) -> RegistryClient<tonic::transport::Channel> {
+    RegistryClient::connect(format!("http://{}", d.grpc_addr))
+        .await
+        .unwrap()
+}
+
+async fn record_consent(d: &TestDaemon, msisdn: &str, enterprise: &str, evidence_ref: &str) {
+    registry(d)
+        .await
+        .record_consent(RecordConsentRequest {
+            msisdn: msisdn.into(),
+            enterprise_id: enterprise.into(),
+            channel: Channel::WebForm as i32,
+            evidence_ref: evidence_ref.into(),
+            evidence_sha256: EVIDENCE.into(),
+            scope: vec![Category::Marketing as i32],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}
+
+async fn opt_out(d: &TestDaemon, msisdn: &str, enterprise: &str) {
+    registry(d)
+        .await
+        .opt_out(OptOutRequest {
+            msisdn: msisdn.into(),
+            enterprise_id: enterprise.into(),
+            scope: OptOutScope::Commercial as i32,
+            channel: Channel::SmsReply as i32,
+            at: None,
+        })
+        .await
+        .unwrap();
+}
+
+fn path_arg(p: &Path) -> String {
+    p.to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn consent_export_writes_csv_and_jsonl_oldest_first() {
+    let d = TestDaemon::start().await;
+    record_consent(&d, SUB, "ent-jd", "form-1").await;
+    opt_out(&d, SUB, "ent-jd").await;
+    let target = d.grpc_addr.to_string();
+    let tmp = tempfile::tempdir().unwrap();
+
+    let csv = tmp.path().join("history.csv");
+    let out = portcullis([
+        "consent",
+        "export",
+        "--target",
+        &target,
+        "--msisdn",
+        SUB,
+        "--out",
+        &path_arg(&csv),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("2 event"),
+        "{}",
+        explain(&out)
+    );
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(
+        rows[0].join(","),
+        "seq,kind,at,msisdn,enterprise_id,consent_id,channel,evidence_ref,evidence_sha256,scope,\
+         granted_at,revoked_at,expires_at,opt_out_scope,complaint_id,hash"
+    );
+    assert_eq!(rows.len(), 3, "{text}");
+    let (granted, opted_out) = (&rows[1], &rows[2]);
+    assert_eq!(granted.len(), 16, "{text}");
+    assert_eq!(granted[1], "GRANTED");
+    assert_eq!(granted[3], SUB);
+    assert_eq!(granted[4], "ent-jd");
+    assert!(!granted[5].is_empty(), "consent_id: {text}");
+    assert_eq!(granted[6], "WEB_FORM");
+    assert_eq!(granted[7], "form-1");
+    assert_eq!(granted[8], EVIDENCE);
+    assert_eq!(granted[9], "MARKETING");
+    assert!(granted[10].parse::<jiff::Timestamp>().is_ok(), "{text}");
+    assert_eq!(granted[15].len(), 64);
+    assert_eq!(opted_out[1], "OPTED_OUT");
+    assert_eq!(opted_out[6], "SMS_REPLY");
+    assert_eq!(opted_out[13], "COMMERCIAL");
+    assert!(
+        granted[0].parse::<u64>().unwrap() < opted_out[0].parse::<u64>().unwrap(),
+        "oldest first: {text}"
+    );
+
+    let jsonl = tmp.path().join("history.jsonl");
+    let out = portcullis([
+        "consent",
+        "export",
+        "--target",
+        &target,
+        "--msisdn",
+        SUB,
+        "--out",
+        &path_arg(&jsonl),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["kind"], "GRANTED");
+    assert_eq!(events[0]["evidence_sha256"], EVIDENCE);
+    assert_eq!(events[0]["scope"], serde_json::json!(["MARKETING"]));
+    assert_eq!(events[1]["kind"], "OPTED_OUT");
+    assert_eq!(events[1]["consent_id"], serde_json::Value::Null);
+    assert!(
+        !tmp.path().join("history.jsonl.partial").exists(),
+        "the partial file is renamed"
+    );
+
+    // --to before everything: a header and nothing else.
+    let out = portcullis([
+        "consent",
+        "query",
+        "--target",
+        &target,
+        "--msisdn",
+        SUB,
+        "--to",
+        "2020-01-01T00:00:00Z",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert_eq!(stdout(&out).lines().count(), 1, "{}", explain(&out));
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn consent_query_quotes_csv_fields_and_rejects_bad_times() {
+    let d = TestDaemon::start().await;
+    record_consent(&d, SUB, "ent-cmb", "scan 7, \"signed\"").await;
+    let target = d.grpc_addr.to_string();
+    let out = portcullis([
+        "consent",
+        "query",
+        "--target",
+        &target,
+        "--enterprise",
+        "ent-cmb",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(",\"scan 7, \"\"signed\"\"\","),
+        "{}",
+        explain(&out)
+    );
+
+    let out = portcullis([
+        "consent",
+        "query",
+        "--target",
+        &target,
+        "--msisdn",
+        SUB,
+        "--format",
+        "jsonl",
+        "--enterprise",
+        "ent-cmb",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(v["evidence_ref"], "scan 7, \"signed\"");
+
+    let out = portcullis(["consent", "query", "--msisdn", SUB, "--from", "yesterday"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--from"),
+        "{}",
+        explain(&out)
+    );
+    let out = portcullis(["consent", "query", "--target", &target]).await;
+    assert_eq!(out.status.code(), Some(2), "one of --msisdn/--enterprise");
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn optout_import_reports_rejected_lines_by_line_number_and_applies_the_rest() {
+    let d = TestDaemon::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("optouts.csv");
+    std::fs::write(
+        &file,
+        "# opt-outs collected by the JD web form\n\
+         13900139001,ent-jd\n\
+         \x20 13900139002 , ent-jd , commercial \n\
+         \n\
+         13900139003,ent-jd,collection\n\
+         12345,ent-jd\n\
+         13900139004\n\
+         13900139005,ent-jd,marketing\n\
+         13900139006,ent-cmb,COMMERCIAL\n",
+    )
+    .unwrap();
+    let out = portcullis([
+        "optout",
+        "import",
+        "--target",
+        &d.grpc_addr.to_string(),
+        &path_arg(&file),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "accepted 5, rejected 2", "{}", explain(&out));
+    assert_eq!(lines.len(), 3, "{}", explain(&out));
+    assert!(
+        lines[1].starts_with("line 6: msisdn:") && lines[1].contains("12345"),
+        "{}",
+        explain(&out)
+    );
+    assert!(
+        lines[2].starts_with("line 8: scope:") && lines[2].contains("marketing"),
+        "{}",
+        explain(&out)
+    );
+
+    // An imported number with a consent in force is still refused marketing: opted out wins.
+    d.consent(
+        "13900139002",
+        "ent-jd",
+        "c-1",
+        &[portcullis::domain::Category::Marketing],
+    );
+    let decision = d.screen(request(JD, "13900139002", MARKETING_JD)).await;
+    assert_eq!(decision.verdict(), Verdict::Reject, "{decision:?}");
+    assert_eq!(reasons(&decision)[0], ReasonCode::ReasonOptedOut);
+    // The carrier-level line (no enterprise) covers JD too.
+    d.consent(
+        "13900139004",
+        "ent-jd",
+        "c-2",
+        &[portcullis::domain::Category::Marketing],
+    );
+    let decision = d.screen(request(JD, "13900139004", MARKETING_JD)).await;
+    assert_eq!(reasons(&decision)[0], ReasonCode::ReasonOptedOut);
+
+    // A clean file exits 0.
+    std::fs::write(&file, "13900139007,ent-jd\n").unwrap();
+    let out = portcullis([
+        "optout",
+        "import",
+        "--target",
+        &d.grpc_addr.to_string(),
+        &path_arg(&file),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert_eq!(stdout(&out).trim(), "accepted 1, rejected 0");
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn audit_head_backup_and_offline_verify_agree() {
+    let d = TestDaemon::start().await;
+    record_consent(&d, SUB, "ent-jd", "form-1").await;
+    opt_out(&d, SUB, "ent-jd").await;
+    opt_out(&d, "13900139001", "").await;
+    let target = d.grpc_addr.to_string();
+
+    let out = portcullis(["audit", "head", "--target", &target]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let head = Head::parse(stdout(&out).trim()).expect("SEQ:HASH");
+    assert!(head.seq >= 3, "{head}");
+
+    let out = portcullis(["audit", "verify", "--target", &target]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert!(stdout(&out).contains(&format!("head {head}")));
+
+    // An online copy while the daemon runs, restored into a fresh data dir.
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("copy.db");
+    let data = d.dir.path().join("data");
+    let out = portcullis([
+        "backup",
+        "--data-dir",
+        &path_arg(&data),
+        "--out",
+        &path_arg(&copy),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert!(
+        stdout(&out).contains(&head.to_string()),
+        "{}",
+        explain(&out)
+    );
+    d.stop().await;
+
+    let restored = tmp.path().join("restored");
+    std::fs::create_dir(&restored).unwrap();
+    std::fs::rename(&copy, restored.join("portcullis.db")).unwrap();
+    let out = portcullis(["audit", "verify", "--data-dir", &path_arg(&restored)]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("ok: {} records, head {head}", head.seq)
+    );
+    let out = portcullis(["audit", "head", "--data-dir", &path_arg(&restored)]).await;
+    assert_eq!(stdout(&out).trim(), head.to_string());
+    let out = portcullis([
+        "audit",
+        "verify",
+        "--data-dir",
+        &path_arg(&restored),
+        "--expect-head",
+        &format!("1:{}", "0".repeat(64)),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    assert!(
+        stdout(&out).starts_with("BROKEN at seq "),
+        "{}",
+        explain(&out)
+    );
+
+    let out = portcullis([
+        "audit",
+        "verify",
+        "--data-dir",
+        &path_arg(&restored),
+        "--expect-head",
+        "1:xyz",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--expect-head"));
+    let out = portcullis(["audit", "verify", "--data-dir", &path_arg(tmp.path())]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no store: an error, not a break"
+    );
+}
+
+#[tokio::test]
+async fn backup_refuses_to_overwrite_an_existing_file() {
+    let d = TestDaemon::start().await;
+    opt_out(&d, SUB, "ent-jd").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let existing = tmp.path().join("backup.db");
+    std::fs::write(&existing, "keep me").unwrap();
+    let out = portcullis([
+        "backup",
+        "--data-dir",
+        &path_arg(&d.dir.path().join("data")),
+        "--out",
+        &path_arg(&existing),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already exists"),
+        "{}",
+        explain(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "keep me");
+    d.stop().await;
+}
