@@ -50,10 +50,7 @@ impl RegistryService {
     ) -> Result<OptOutRow, Status> {
         let now = self.now();
         let m = msisdn("msisdn", &r.msisdn)?;
-        let enterprise = r.enterprise_id.trim();
-        if enterprise.len() > MAX_ENTERPRISE_ID {
-            return Err(invalid("enterprise_id", "longer than 64 bytes"));
-        }
+        let enterprise = enterprise_id(&r.enterprise_id, Required::No)?;
         let scope = scope_from_proto(r.scope)?;
         if enterprise.is_empty() && scope == OptOutScope::Collection {
             return Err(invalid(
@@ -82,6 +79,27 @@ impl RegistryService {
     }
 }
 
+#[derive(PartialEq)]
+enum Required {
+    Yes,
+    /// Empty means every enterprise (a carrier-level refusal).
+    No,
+}
+
+fn enterprise_id(raw: &str, required: Required) -> Result<&str, Status> {
+    let enterprise = raw.trim();
+    if enterprise.is_empty() && required == Required::Yes {
+        return Err(invalid(
+            "enterprise_id",
+            "empty: consents are given to one enterprise",
+        ));
+    }
+    if enterprise.len() > MAX_ENTERPRISE_ID {
+        return Err(invalid("enterprise_id", "longer than 64 bytes"));
+    }
+    Ok(enterprise)
+}
+
 fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -95,16 +113,7 @@ impl Registry for RegistryService {
         let req = request.into_inner();
         let now = self.now();
         let m = msisdn("msisdn", &req.msisdn)?;
-        let enterprise = req.enterprise_id.trim();
-        if enterprise.is_empty() {
-            return Err(invalid(
-                "enterprise_id",
-                "empty: a consent is given to one enterprise",
-            ));
-        }
-        if enterprise.len() > MAX_ENTERPRISE_ID {
-            return Err(invalid("enterprise_id", "longer than 64 bytes"));
-        }
+        let enterprise = enterprise_id(&req.enterprise_id, Required::Yes)?;
         if req.evidence_ref.trim().is_empty() {
             return Err(invalid(
                 "evidence_ref",
@@ -178,10 +187,7 @@ impl Registry for RegistryService {
         let req = request.into_inner();
         let now = self.now();
         let m = msisdn("msisdn", &req.msisdn)?;
-        let enterprise = req.enterprise_id.trim();
-        if enterprise.is_empty() {
-            return Err(invalid("enterprise_id", "empty"));
-        }
+        let enterprise = enterprise_id(&req.enterprise_id, Required::Yes)?;
         let revoked_at_ns = time_or_now("revoked_at", &req.revoked_at, now)?;
         let channel_v = channel(req.channel, Channel::Api)?;
         let in_force: Vec<ConsentRow> = self
