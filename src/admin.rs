@@ -1,5 +1,5 @@
 //! The operator commands of API.md ("Command line and files"): `audit verify|head`, `backup`,
-//! `consent query|export` and `optout import`. `--data-dir` commands read the store directly
+//! `consent query|export`, `decisions query|export` and `optout import`. `--data-dir` commands read the store directly
 //! (read-only); `--target` commands go through the gRPC API like any other client. Each command
 //! ends in an [`Outcome`]; `main.rs` turns it into the exit code (0 clean, 1 finding, 2 error).
 
@@ -14,7 +14,8 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::cli::{
     AdminCommand, AuditCommand, AuditSource, AuditVerifyArgs, BackupArgs, ConsentCommand,
-    ConsentFilter, Format, OptoutCommand, OptoutImportArgs, TimeArgs,
+    ConsentFilter, DecisionsCommand, DecisionsSelect, Format, OptoutCommand, OptoutImportArgs,
+    TimeArgs,
 };
 use crate::proto::compliance_client::ComplianceClient;
 use crate::proto::registry_client::RegistryClient;
@@ -82,35 +83,20 @@ pub async fn run(command: AdminCommand, out: &mut dyn Write) -> Result<Outcome, 
         AdminCommand::Audit(AuditCommand::Head(args)) => audit_head(&args.source, out).await,
         AdminCommand::Backup(args) => backup(&args, out).await,
         AdminCommand::Consent(ConsentCommand::Query(args)) => {
-            let mut buffered = std::io::BufWriter::new(out);
-            let n = consent_events(
-                &args.target,
-                &args.filter,
-                &args.time,
-                args.format,
-                &mut buffered,
-            )
-            .await?;
-            buffered.flush().map_err(AdminError::Output)?;
-            eprintln!("{n} event(s)");
-            Ok(Outcome::Clean)
+            let query = History::consent(&args.filter, &args.time);
+            print_history(&args.target, &query, args.format, out).await
         }
         AdminCommand::Consent(ConsentCommand::Export(args)) => {
-            let format = args.format.unwrap_or(
-                if args
-                    .out
-                    .extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("jsonl"))
-                {
-                    Format::Jsonl
-                } else {
-                    Format::Csv
-                },
-            );
-            let n =
-                consent_export(&args.target, &args.filter, &args.time, format, &args.out).await?;
-            eprintln!("wrote {n} event(s) to {}", args.out.display());
-            Ok(Outcome::Clean)
+            let query = History::consent(&args.filter, &args.time);
+            export_history(&args.target, &query, args.format, &args.out).await
+        }
+        AdminCommand::Decisions(DecisionsCommand::Query(args)) => {
+            let query = History::decisions(&args.select);
+            print_history(&args.select.target, &query, args.format, out).await
+        }
+        AdminCommand::Decisions(DecisionsCommand::Export(args)) => {
+            let query = History::decisions(&args.select);
+            export_history(&args.select.target, &query, args.format, &args.out).await
         }
         AdminCommand::Optout(OptoutCommand::Import(args)) => optout_import(&args, out).await,
     }
@@ -303,7 +289,7 @@ async fn backup(args: &BackupArgs, out: &mut dyn Write) -> Result<Outcome, Admin
 }
 
 // ---------------------------------------------------------------------------------------------
-// consent query | export
+// consent query | export, decisions query | export
 
 /// The columns of `consent query|export`, in order; JSON Lines objects use the same keys.
 pub const CONSENT_COLUMNS: [&str; 16] = [
@@ -325,12 +311,33 @@ pub const CONSENT_COLUMNS: [&str; 16] = [
     "hash",
 ];
 
+/// The columns of `decisions query|export`, in order; JSON Lines objects use the same keys.
+pub const DECISION_COLUMNS: [&str; 16] = [
+    "seq",
+    "decided_at",
+    "decision_id",
+    "message_id",
+    "sender_port",
+    "msisdn",
+    "enterprise_id",
+    "verdict",
+    "reasons",
+    "category",
+    "spam_score",
+    "symbols",
+    "consent_id",
+    "smpp_status",
+    "text",
+    "hash",
+];
+
 /// One cell: absent (empty in CSV, null in JSON), text, a number or a list of names.
 #[derive(Debug, Clone, PartialEq)]
 enum Cell {
     Null,
     Text(String),
     Number(u64),
+    Float(f64),
     List(Vec<String>),
 }
 
@@ -346,31 +353,28 @@ fn time(t: &Option<prost_types::Timestamp>) -> Cell {
     t.as_ref().map_or(Cell::Null, |t| Cell::Text(rfc3339(t)))
 }
 
-/// An enum value's name without its prefix (`CHANNEL_WEB_FORM` -> `WEB_FORM`); unknown numbers as
-/// themselves.
-fn enum_name(name: Option<&'static str>, prefix: &str, raw: i32) -> Cell {
-    match name {
-        Some(n) => Cell::Text(n.strip_prefix(prefix).unwrap_or(n).to_owned()),
-        None => Cell::Text(raw.to_string()),
+/// A proto enum value's name without its prefix (`CHANNEL_WEB_FORM` -> `WEB_FORM`); unknown
+/// numbers as themselves. `name` is the enum's `as_str_name`.
+fn enum_str<E: TryFrom<i32>>(raw: i32, prefix: &str, name: fn(&E) -> &'static str) -> String {
+    match E::try_from(raw) {
+        Ok(e) => {
+            let n = name(&e);
+            n.strip_prefix(prefix).unwrap_or(n).to_owned()
+        }
+        Err(_) => raw.to_string(),
     }
 }
 
+fn enum_name<E: TryFrom<i32>>(raw: i32, prefix: &str, name: fn(&E) -> &'static str) -> Cell {
+    Cell::Text(enum_str(raw, prefix, name))
+}
+
 fn channel_name(raw: i32) -> Cell {
-    enum_name(
-        proto::Channel::try_from(raw).ok().map(|c| c.as_str_name()),
-        "CHANNEL_",
-        raw,
-    )
+    enum_name(raw, "CHANNEL_", proto::Channel::as_str_name)
 }
 
 fn event_cells(e: &proto::ConsentEvent) -> [Cell; 16] {
-    let kind = enum_name(
-        ConsentEventKind::try_from(e.kind)
-            .ok()
-            .map(|k| k.as_str_name()),
-        "CONSENT_EVENT_KIND_",
-        e.kind,
-    );
+    let kind = enum_name(e.kind, "CONSENT_EVENT_KIND_", ConsentEventKind::as_str_name);
     let c = e.consent.as_ref();
     let o = e.opt_out.as_ref();
     let msisdn = c.map(|c| &c.msisdn).or(o.map(|o| &o.msisdn));
@@ -390,16 +394,7 @@ fn event_cells(e: &proto::ConsentEvent) -> [Cell; 16] {
             Cell::List(
                 c.scope
                     .iter()
-                    .map(|&s| {
-                        match proto::Category::try_from(s) {
-                            Ok(cat) => cat
-                                .as_str_name()
-                                .strip_prefix("CATEGORY_")
-                                .unwrap_or(cat.as_str_name()),
-                            Err(_) => "UNKNOWN",
-                        }
-                        .to_owned()
-                    })
+                    .map(|&s| enum_str(s, "CATEGORY_", proto::Category::as_str_name))
                     .collect(),
             )
         }),
@@ -407,16 +402,49 @@ fn event_cells(e: &proto::ConsentEvent) -> [Cell; 16] {
         c.map_or(Cell::Null, |c| time(&c.revoked_at)),
         c.map_or(Cell::Null, |c| time(&c.expires_at)),
         o.map_or(Cell::Null, |o| {
-            enum_name(
-                proto::OptOutScope::try_from(o.scope)
-                    .ok()
-                    .map(|s| s.as_str_name()),
-                "OPT_OUT_SCOPE_",
-                o.scope,
-            )
+            enum_name(o.scope, "OPT_OUT_SCOPE_", proto::OptOutScope::as_str_name)
         }),
         text(&e.complaint_id),
         text(&e.hash),
+    ]
+}
+
+fn decision_cells(r: &proto::DecisionRecord) -> [Cell; 16] {
+    let q = r.request.as_ref();
+    let d = r.decision.as_ref();
+    let message_id = q
+        .map(|q| q.message_id.as_str())
+        .filter(|m| !m.is_empty())
+        .or(d.map(|d| d.message_id.as_str()));
+    [
+        Cell::Number(r.seq),
+        time(&r.decided_at),
+        d.map_or(Cell::Null, |d| text(&d.decision_id)),
+        message_id.map_or(Cell::Null, text),
+        q.map_or(Cell::Null, |q| text(&q.sender_port)),
+        q.map_or(Cell::Null, |q| text(&q.msisdn)),
+        d.map_or(Cell::Null, |d| text(&d.enterprise_id)),
+        d.map_or(Cell::Null, |d| {
+            enum_name(d.verdict, "VERDICT_", proto::Verdict::as_str_name)
+        }),
+        d.map_or(Cell::Null, |d| {
+            Cell::List(
+                d.reasons
+                    .iter()
+                    .map(|r| enum_str(r.code, "REASON_", proto::ReasonCode::as_str_name))
+                    .collect(),
+            )
+        }),
+        d.map_or(Cell::Null, |d| {
+            enum_name(d.category, "CATEGORY_", proto::Category::as_str_name)
+        }),
+        d.map_or(Cell::Null, |d| Cell::Float(d.spam_score)),
+        d.map_or(Cell::Null, |d| Cell::List(d.symbols.clone())),
+        d.map_or(Cell::Null, |d| text(&d.consent_id)),
+        d.map_or(Cell::Null, |d| Cell::Number(d.smpp_status.into())),
+        // Empty when the server omitted it (verification codes are never stored).
+        q.map_or(Cell::Null, |q| text(&q.text)),
+        text(&r.hash),
     ]
 }
 
@@ -439,7 +467,8 @@ fn csv_line(cells: &[Cell]) -> String {
             Cell::Null => {}
             Cell::Text(s) => line.push_str(&csv_field(s)),
             Cell::Number(n) => line.push_str(&n.to_string()),
-            // Category names never contain `;`.
+            Cell::Float(x) => line.push_str(&x.to_string()),
+            // Category, reason and symbol names never contain `;`.
             Cell::List(items) => line.push_str(&csv_field(&items.join(";"))),
         }
     }
@@ -447,9 +476,9 @@ fn csv_line(cells: &[Cell]) -> String {
 }
 
 /// One JSON object with the keys in column order (serde_json's map would sort them).
-fn json_line(cells: &[Cell]) -> String {
+fn json_line(columns: &[&str], cells: &[Cell]) -> String {
     let mut line = String::from("{");
-    for (i, (key, cell)) in CONSENT_COLUMNS.iter().zip(cells).enumerate() {
+    for (i, (key, cell)) in columns.iter().zip(cells).enumerate() {
         if i > 0 {
             line.push(',');
         }
@@ -459,6 +488,7 @@ fn json_line(cells: &[Cell]) -> String {
             Cell::Null => serde_json::Value::Null,
             Cell::Text(s) => serde_json::Value::from(s.as_str()),
             Cell::Number(n) => serde_json::Value::from(*n),
+            Cell::Float(x) => serde_json::Value::from(*x),
             Cell::List(items) => serde_json::Value::from(items.clone()),
         };
         line.push_str(&value.to_string());
@@ -467,39 +497,92 @@ fn json_line(cells: &[Cell]) -> String {
     line
 }
 
-/// Streams Compliance.ConsentHistory into `out`, oldest first; returns the number of events.
-async fn consent_events(
-    target: &str,
-    filter: &ConsentFilter,
-    time: &TimeArgs,
+/// A query of one of the Compliance history streams (both oldest first).
+#[derive(Debug, Clone)]
+enum History {
+    Consent(proto::ConsentQuery),
+    Decisions(proto::DecisionQuery),
+}
+
+fn time_range(time: &TimeArgs) -> Option<proto::TimeRange> {
+    (time.from.is_some() || time.to.is_some()).then(|| proto::TimeRange {
+        start: time.from.map(to_proto_ts),
+        end: time.to.map(to_proto_ts),
+    })
+}
+
+impl History {
+    fn consent(filter: &ConsentFilter, time: &TimeArgs) -> History {
+        History::Consent(proto::ConsentQuery {
+            msisdn: filter.msisdn.clone().unwrap_or_default(),
+            enterprise_id: filter.enterprise.clone().unwrap_or_default(),
+            range: time_range(time),
+        })
+    }
+
+    fn decisions(select: &DecisionsSelect) -> History {
+        let f = &select.filter;
+        History::Decisions(proto::DecisionQuery {
+            msisdn: f.msisdn.clone().unwrap_or_default(),
+            sender_port: f.port.clone().unwrap_or_default(),
+            message_id: f.message_id.clone().unwrap_or_default(),
+            enterprise_id: f.enterprise.clone().unwrap_or_default(),
+            range: time_range(&select.time),
+            limit: select.limit,
+        })
+    }
+
+    /// What one row is called in the summary on stderr.
+    fn noun(&self) -> &'static str {
+        match self {
+            History::Consent(_) => "event",
+            History::Decisions(_) => "decision",
+        }
+    }
+
+    /// Streams the query's rows into `out`, oldest first; returns the number of rows.
+    async fn write(
+        &self,
+        target: &str,
+        format: Format,
+        out: &mut dyn Write,
+    ) -> Result<u64, AdminError> {
+        let mut client = ComplianceClient::new(connect(target).await?);
+        match self {
+            History::Consent(q) => {
+                const RPC: &str = "Compliance.ConsentHistory";
+                let stream = client.consent_history(q.clone()).await;
+                let stream = stream.map_err(AdminError::rpc(RPC))?.into_inner();
+                write_rows(RPC, &CONSENT_COLUMNS, event_cells, stream, format, out).await
+            }
+            History::Decisions(q) => {
+                const RPC: &str = "Compliance.Decisions";
+                let stream = client.decisions(q.clone()).await;
+                let stream = stream.map_err(AdminError::rpc(RPC))?.into_inner();
+                write_rows(RPC, &DECISION_COLUMNS, decision_cells, stream, format, out).await
+            }
+        }
+    }
+}
+
+/// Writes a header (CSV only) and one line per message of `stream`.
+async fn write_rows<T, const N: usize>(
+    rpc: &'static str,
+    columns: &[&str; N],
+    cells: fn(&T) -> [Cell; N],
+    mut stream: tonic::Streaming<T>,
     format: Format,
     out: &mut dyn Write,
 ) -> Result<u64, AdminError> {
-    let range = (time.from.is_some() || time.to.is_some()).then(|| proto::TimeRange {
-        start: time.from.map(to_proto_ts),
-        end: time.to.map(to_proto_ts),
-    });
-    let query = proto::ConsentQuery {
-        msisdn: filter.msisdn.clone().unwrap_or_default(),
-        enterprise_id: filter.enterprise.clone().unwrap_or_default(),
-        range,
-    };
-    const RPC: &str = "Compliance.ConsentHistory";
-    let mut client = ComplianceClient::new(connect(target).await?);
-    let mut stream = client
-        .consent_history(query)
-        .await
-        .map_err(AdminError::rpc(RPC))?
-        .into_inner();
     if format == Format::Csv {
-        writeln!(out, "{}", CONSENT_COLUMNS.join(",")).map_err(AdminError::Output)?;
+        writeln!(out, "{}", columns.join(",")).map_err(AdminError::Output)?;
     }
     let mut n = 0u64;
-    while let Some(event) = stream.message().await.map_err(AdminError::rpc(RPC))? {
-        let cells = event_cells(&event);
+    while let Some(row) = stream.message().await.map_err(AdminError::rpc(rpc))? {
+        let cells = cells(&row);
         let line = match format {
             Format::Csv => csv_line(&cells),
-            Format::Jsonl => json_line(&cells),
+            Format::Jsonl => json_line(columns, &cells),
         };
         writeln!(out, "{line}").map_err(AdminError::Output)?;
         n += 1;
@@ -507,12 +590,41 @@ async fn consent_events(
     Ok(n)
 }
 
+/// `query`: the rows to `out`, their count to stderr.
+async fn print_history(
+    target: &str,
+    query: &History,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Outcome, AdminError> {
+    let mut buffered = std::io::BufWriter::new(out);
+    let n = query.write(target, format, &mut buffered).await?;
+    buffered.flush().map_err(AdminError::Output)?;
+    eprintln!("{n} {}(s)", query.noun());
+    Ok(Outcome::Clean)
+}
+
+/// `export`: CSV unless `--format jsonl` or the file name ends in `.jsonl`.
+async fn export_history(
+    target: &str,
+    query: &History,
+    format: Option<Format>,
+    path: &Path,
+) -> Result<Outcome, AdminError> {
+    let jsonl = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("jsonl"));
+    let format = format.unwrap_or(if jsonl { Format::Jsonl } else { Format::Csv });
+    let n = export(target, query, format, path).await?;
+    eprintln!("wrote {n} {}(s) to {}", query.noun(), path.display());
+    Ok(Outcome::Clean)
+}
+
 /// Writes to `FILE.partial` and renames it over `FILE` once complete, so a failed export never
 /// leaves a truncated file that looks whole.
-async fn consent_export(
+async fn export(
     target: &str,
-    filter: &ConsentFilter,
-    time: &TimeArgs,
+    query: &History,
     format: Format,
     path: &Path,
 ) -> Result<u64, AdminError> {
@@ -521,7 +633,7 @@ async fn consent_export(
     let partial = PathBuf::from(partial);
     let file = std::fs::File::create(&partial).map_err(AdminError::file(&partial))?;
     let mut w = std::io::BufWriter::new(file);
-    let written = consent_events(target, filter, time, format, &mut w).await;
+    let written = query.write(target, format, &mut w).await;
     let finished = written.and_then(|n| {
         w.into_inner()
             .map_err(|e| AdminError::file(&partial)(e.into_error()))?
@@ -800,7 +912,7 @@ mod tests {
             ..Default::default()
         };
         let cells = event_cells(&event);
-        let line = json_line(&cells);
+        let line = json_line(&CONSENT_COLUMNS, &cells);
         assert!(line.starts_with(
             "{\"seq\":3,\"kind\":\"OPTED_OUT\",\"at\":null,\"msisdn\":\"13800138000\""
         ));
@@ -811,5 +923,53 @@ mod tests {
             csv_line(&cells),
             "3,OPTED_OUT,,13800138000,,,WEB_FORM,,,,,,,COMMERCIAL,,ab"
         );
+    }
+
+    #[test]
+    fn decision_rows_name_reasons_without_prefix_and_leave_omitted_text_empty() {
+        let record = proto::DecisionRecord {
+            seq: 7,
+            request: Some(proto::ScreenRequest {
+                message_id: "m-1".into(),
+                sender_port: "10690001234".into(),
+                msisdn: "13800138000".into(),
+                ..Default::default()
+            }),
+            decision: Some(proto::Decision {
+                verdict: proto::Verdict::Reject as i32,
+                reasons: vec![
+                    proto::Reason {
+                        code: proto::ReasonCode::ReasonNoConsent as i32,
+                        detail: String::new(),
+                    },
+                    proto::Reason {
+                        code: proto::ReasonCode::ReasonQuietHours as i32,
+                        detail: "22:00".into(),
+                    },
+                ],
+                category: proto::Category::Verification as i32,
+                spam_score: 0.25,
+                symbols: vec!["URL_SHORTENER".into(), "ALL_CAPS".into()],
+                decision_id: "d-1".into(),
+                smpp_status: 69,
+                ..Default::default()
+            }),
+            hash: "ab".into(),
+            ..Default::default()
+        };
+        let cells = decision_cells(&record);
+        assert_eq!(
+            csv_line(&cells),
+            "7,,d-1,m-1,10690001234,13800138000,,REJECT,NO_CONSENT;QUIET_HOURS,VERIFICATION,0.25,\
+             URL_SHORTENER;ALL_CAPS,,69,,ab"
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&json_line(&DECISION_COLUMNS, &cells)).unwrap();
+        assert_eq!(
+            v["reasons"],
+            serde_json::json!(["NO_CONSENT", "QUIET_HOURS"])
+        );
+        assert_eq!(v["spam_score"], 0.25);
+        assert_eq!(v["text"], serde_json::Value::Null);
     }
 }

@@ -1,5 +1,5 @@
 //! The command line of API.md ("Command line and files"): `serve`, `check-config` and the operator
-//! commands `audit`, `backup`, `consent` and `optout` in this version. Flags are a contract: scripts
+//! commands `audit`, `backup`, `consent`, `decisions` and `optout` in this version. Flags are a contract: scripts
 //! and operators depend on them.
 
 use std::path::PathBuf;
@@ -45,6 +45,9 @@ pub enum AdminCommand {
     /// A subscriber's or an enterprise's consent history, from the audit chain.
     #[command(subcommand)]
     Consent(ConsentCommand),
+    /// The audited screening decisions: what was sent to (or refused for) a subscriber.
+    #[command(subcommand)]
+    Decisions(DecisionsCommand),
     /// Bulk opt-outs.
     #[command(subcommand, name = "optout")]
     Optout(OptoutCommand),
@@ -148,6 +151,70 @@ pub struct ConsentExportArgs {
     pub filter: ConsentFilter,
     #[command(flatten)]
     pub time: TimeArgs,
+    /// The file to write (replaced once the export is complete).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Output format; default CSV, or JSON Lines when FILE ends in .jsonl.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DecisionsCommand {
+    /// Print the audited decisions, oldest first, to stdout.
+    Query(DecisionsQueryArgs),
+    /// Write the audited decisions, oldest first, to --out (CSV unless --format jsonl or FILE ends
+    /// in .jsonl).
+    Export(DecisionsExportArgs),
+}
+
+/// The filters of Compliance.Decisions: at least one of a subscriber, an enterprise, a sender port
+/// or a message id, plus a time range and a row limit.
+#[derive(Debug, Clone, Args)]
+#[group(id = "decision_filter", required = true, multiple = true)]
+pub struct DecisionFilter {
+    /// Subscriber number (11 digits, optional +86).
+    #[arg(long, value_name = "M")]
+    pub msisdn: Option<String>,
+    /// Enterprise id.
+    #[arg(long, value_name = "E")]
+    pub enterprise: Option<String>,
+    /// Sender port (short code).
+    #[arg(long, value_name = "P")]
+    pub port: Option<String>,
+    /// The gateway's message id.
+    #[arg(long, value_name = "ID")]
+    pub message_id: Option<String>,
+}
+
+/// What `decisions query|export` ask Compliance.Decisions for, and where.
+#[derive(Debug, Clone, Args)]
+pub struct DecisionsSelect {
+    /// The daemon's gRPC address.
+    #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_TARGET)]
+    pub target: String,
+    #[command(flatten)]
+    pub filter: DecisionFilter,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    /// At most this many decisions, oldest first (0: the server's default).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub limit: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct DecisionsQueryArgs {
+    #[command(flatten)]
+    pub select: DecisionsSelect,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DecisionsExportArgs {
+    #[command(flatten)]
+    pub select: DecisionsSelect,
     /// The file to write (replaced once the export is complete).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,

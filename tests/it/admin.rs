@@ -14,6 +14,9 @@ use crate::util::*;
 
 const SUB: &str = "13800138000";
 const MARKETING_JD: &str = "【京东】双11狂欢返场，家电低至5折，满300减50，领券 jd.com/sale 退订回T";
+const MARKETING_JD_VIP: &str = "【京东】会员日全场满199减30，领券 jd.com/vip 退订回T";
+/// A verification code under another bank's signature: refused, so audited, but never its text.
+const FOREIGN_CODE: &str = "【工商银行】您的验证码是883921，请勿泄露。";
 const EVIDENCE: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
 /// Runs the binary on a blocking thread, so the in-process daemon keeps serving meanwhile.
@@ -83,6 +86,29 @@ fn path_arg(p: &Path) -> String {
     p.to_str().unwrap().to_owned()
 }
 
+fn read_jsonl(file: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `portcullis WHAT export --target TARGET --msisdn SUB --out FILE`.
+async fn export(what: &str, target: &str, file: &Path) -> Output {
+    portcullis([
+        what,
+        "export",
+        "--target",
+        target,
+        "--msisdn",
+        SUB,
+        "--out",
+        &path_arg(file),
+    ])
+    .await
+}
+
 #[tokio::test]
 async fn consent_export_writes_csv_and_jsonl_oldest_first() {
     let d = TestDaemon::start().await;
@@ -92,17 +118,7 @@ async fn consent_export_writes_csv_and_jsonl_oldest_first() {
     let tmp = tempfile::tempdir().unwrap();
 
     let csv = tmp.path().join("history.csv");
-    let out = portcullis([
-        "consent",
-        "export",
-        "--target",
-        &target,
-        "--msisdn",
-        SUB,
-        "--out",
-        &path_arg(&csv),
-    ])
-    .await;
+    let out = export("consent", &target, &csv).await;
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("2 event"),
@@ -138,23 +154,9 @@ async fn consent_export_writes_csv_and_jsonl_oldest_first() {
     );
 
     let jsonl = tmp.path().join("history.jsonl");
-    let out = portcullis([
-        "consent",
-        "export",
-        "--target",
-        &target,
-        "--msisdn",
-        SUB,
-        "--out",
-        &path_arg(&jsonl),
-    ])
-    .await;
+    let out = export("consent", &target, &jsonl).await;
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
-    let events: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = read_jsonl(&jsonl);
     assert_eq!(events.len(), 2);
     assert_eq!(events[0]["kind"], "GRANTED");
     assert_eq!(events[0]["evidence_sha256"], EVIDENCE);
@@ -231,6 +233,132 @@ async fn consent_query_quotes_csv_fields_and_rejects_bad_times() {
     );
     let out = portcullis(["consent", "query", "--target", &target]).await;
     assert_eq!(out.status.code(), Some(2), "one of --msisdn/--enterprise");
+    d.stop().await;
+}
+
+/// Audit writes are queued: polls `decisions query` until it prints `rows` data lines.
+async fn poll_decisions(target: &str, rows: usize) -> Output {
+    for _ in 0..50 {
+        let out = portcullis(["decisions", "query", "--target", target, "--msisdn", SUB]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+        if stdout(&out).lines().count() > rows {
+            return out;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {rows} decisions audited for {SUB}");
+}
+
+#[tokio::test]
+async fn decisions_query_and_export_show_what_was_sent_without_verification_text() {
+    let d = TestDaemon::start().await;
+    let first = d.screen(request(JD, SUB, MARKETING_JD)).await;
+    let second = d.screen(request(JD, SUB, MARKETING_JD_VIP)).await;
+    let code = d.screen(request(CMB, SUB, FOREIGN_CODE)).await;
+    for marketing in [&first, &second] {
+        assert!(
+            reasons(marketing).contains(&ReasonCode::ReasonNoConsent),
+            "{marketing:?}"
+        );
+    }
+    assert_eq!(code.category(), Category::Verification);
+    let screened = [&first, &second, &code];
+    let target = d.grpc_addr.to_string();
+
+    let out = poll_decisions(&target, 3).await;
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "seq,decided_at,decision_id,message_id,sender_port,msisdn,enterprise_id,verdict,reasons,\
+         category,spam_score,symbols,consent_id,smpp_status,text,hash"
+    );
+    assert_eq!(lines.len(), 4, "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("3 decision"),
+        "{}",
+        explain(&out)
+    );
+    // No field of these rows needs quoting, so a plain split is exact.
+    let rows: Vec<Vec<&str>> = lines[1..].iter().map(|l| l.split(',').collect()).collect();
+    let mut last_seq = 0;
+    for (row, decision) in rows.iter().zip(screened) {
+        assert_eq!(row.len(), 16, "{text}");
+        let seq: u64 = row[0].parse().unwrap();
+        assert!(seq > last_seq, "seq order: {text}");
+        last_seq = seq;
+        assert!(row[1].parse::<jiff::Timestamp>().is_ok(), "{text}");
+        assert_eq!(row[2], decision.decision_id);
+        assert_eq!(row[3], decision.message_id);
+        assert_eq!(row[5], SUB);
+        assert_eq!(row[15].len(), 64, "hash: {text}");
+    }
+    let (m, c) = (&rows[0], &rows[2]);
+    assert_eq!(m[4], JD);
+    assert_eq!(m[7], "REJECT");
+    assert!(m[8].split(';').any(|r| r == "NO_CONSENT"), "{text}");
+    assert_eq!(m[9], "MARKETING");
+    assert_eq!(m[14], MARKETING_JD);
+    assert_eq!(c[4], CMB);
+    assert_eq!(c[9], "VERIFICATION");
+    assert_eq!(c[14], "", "verification text: {text}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let jsonl = tmp.path().join("decisions.jsonl");
+    let out = export("decisions", &target, &jsonl).await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert!(!tmp.path().join("decisions.jsonl.partial").exists());
+    let records = read_jsonl(&jsonl);
+    assert_eq!(records.len(), 3);
+    for (record, decision) in records.iter().zip(screened) {
+        assert_eq!(record["decision_id"], decision.decision_id.as_str());
+    }
+    assert!(records[0]["seq"].as_u64() < records[1]["seq"].as_u64());
+    assert!(
+        records[0]["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&"NO_CONSENT".into()),
+        "{records:?}"
+    );
+    assert!(records[0]["symbols"].is_array());
+    assert!(records[0]["spam_score"].is_number());
+    assert_eq!(records[1]["text"], MARKETING_JD_VIP);
+    assert_eq!(records[2]["text"], serde_json::Value::Null);
+
+    // Narrowed to one message id and to a limit of one row.
+    let out = portcullis([
+        "decisions",
+        "query",
+        "--target",
+        &target,
+        "--message-id",
+        &code.message_id,
+        "--format",
+        "jsonl",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(v["decision_id"], code.decision_id.as_str());
+    let out = portcullis([
+        "decisions",
+        "query",
+        "--target",
+        &target,
+        "--port",
+        JD,
+        "--limit",
+        "1",
+    ])
+    .await;
+    assert_eq!(stdout(&out).lines().count(), 2, "{}", explain(&out));
+
+    // Usage errors exit 2: no filter, a bad time.
+    let out = portcullis(["decisions", "query", "--target", &target]).await;
+    assert_eq!(out.status.code(), Some(2), "one of the filters is required");
+    let out = portcullis(["decisions", "query", "--msisdn", SUB, "--to", "soon"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
     d.stop().await;
 }
 
