@@ -239,9 +239,9 @@ impl StoreMetrics {
     }
 }
 
-/// Sizes of the registry indexes (consent pairs, opt-out pairs, carrier-level opt-outs).
-pub fn registry_sizes(consents: usize, opt_outs: usize, carrier_opt_outs: usize) {
+/// Sizes of the registry indexes (consent pairs, opt-outs, interned enterprise ids).
+pub fn registry_sizes(consents: usize, opt_outs: usize, enterprises: usize) {
     metrics::gauge!(REGISTRY_ENTRIES, "kind" => "consent_pairs").set(consents as f64);
-    metrics::gauge!(REGISTRY_ENTRIES, "kind" => "opt_out_pairs").set(opt_outs as f64);
-    metrics::gauge!(REGISTRY_ENTRIES, "kind" => "carrier_opt_outs").set(carrier_opt_outs as f64);
+    metrics::gauge!(REGISTRY_ENTRIES, "kind" => "opt_outs").set(opt_outs as f64);
+    metrics::gauge!(REGISTRY_ENTRIES, "kind" => "enterprises").set(enterprises as f64);
 }

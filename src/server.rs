@@ -145,8 +145,8 @@ pub async fn run(
                 () = sweep_cancel.cancelled() => return,
                 _ = tick.tick() => {
                     sweeper.sweep();
-                    let (consents, opt_outs, carrier) = indexes.sizes();
-                    metrics::registry_sizes(consents, opt_outs, carrier);
+                    let (consents, opt_outs, enterprises) = indexes.sizes();
+                    metrics::registry_sizes(consents, opt_outs, enterprises);
                 }
             }
         }

@@ -5,6 +5,7 @@
 //! fill directly; there is no write RPC yet, so nothing acknowledged can be lost by a restart. The
 //! durable store behind the Registry service implements the same trait.
 
+pub mod optout;
 pub mod reply;
 pub mod senders;
 
@@ -14,6 +15,7 @@ use dashmap::DashMap;
 use jiff::Timestamp;
 
 use crate::domain::{Category, CategorySet, Msisdn, OptOutScope, stable_hash64};
+use optout::OptOutIndex;
 
 /// What policy asks of the registries, on the hot path: cheap, synchronous, lock-free or sharded.
 pub trait SubscriberRegistry: Send + Sync + 'static {
@@ -52,16 +54,6 @@ impl Consent {
 /// Consent scope when a request names none (RULES.md).
 pub const DEFAULT_CONSENT_SCOPE: [Category; 2] = [Category::Marketing, Category::LoanMarketing];
 
-const SCOPE_COMMERCIAL: u8 = 1;
-const SCOPE_COLLECTION: u8 = 2;
-
-fn scope_bit(scope: OptOutScope) -> u8 {
-    match scope {
-        OptOutScope::Commercial => SCOPE_COMMERCIAL,
-        OptOutScope::Collection => SCOPE_COLLECTION,
-    }
-}
-
 /// Key of per-(subscriber, enterprise) state; the enterprise is hashed so lookups borrow `&str`.
 fn pair_key(msisdn: Msisdn, enterprise: &str) -> (u64, u64) {
     (msisdn.as_u64(), stable_hash64(enterprise.as_bytes()))
@@ -70,8 +62,7 @@ fn pair_key(msisdn: Msisdn, enterprise: &str) -> (u64, u64) {
 /// Registries held in sharded maps; filled by tests (and, later, rebuilt from the durable store).
 #[derive(Debug, Default)]
 pub struct InMemoryRegistry {
-    opt_outs: DashMap<(u64, u64), u8>,
-    carrier_opt_outs: DashMap<u64, u8>,
+    opt_outs: OptOutIndex,
     consents: DashMap<(u64, u64), Vec<Consent>>,
 }
 
@@ -82,30 +73,11 @@ impl InMemoryRegistry {
 
     /// `enterprise` None = every enterprise (a carrier-level refusal).
     pub fn opt_out(&self, msisdn: Msisdn, enterprise: Option<&str>, scope: OptOutScope) {
-        let bit = scope_bit(scope);
-        match enterprise {
-            Some(e) => *self.opt_outs.entry(pair_key(msisdn, e)).or_default() |= bit,
-            None => *self.carrier_opt_outs.entry(msisdn.as_u64()).or_default() |= bit,
-        }
+        self.opt_outs.insert(msisdn, enterprise, scope);
     }
 
     pub fn opt_in(&self, msisdn: Msisdn, enterprise: Option<&str>, scope: OptOutScope) {
-        let bit = scope_bit(scope);
-        match enterprise {
-            Some(e) => {
-                self.opt_outs.remove_if_mut(&pair_key(msisdn, e), |_, v| {
-                    *v &= !bit;
-                    *v == 0
-                });
-            }
-            None => {
-                self.carrier_opt_outs
-                    .remove_if_mut(&msisdn.as_u64(), |_, v| {
-                        *v &= !bit;
-                        *v == 0
-                    });
-            }
-        }
+        self.opt_outs.remove(msisdn, enterprise, scope);
     }
 
     pub fn record_consent(&self, msisdn: Msisdn, enterprise: &str, consent: Consent) {
@@ -130,13 +102,10 @@ impl InMemoryRegistry {
         }
     }
 
-    /// Entries in the indexes (consent pairs, opt-out pairs, carrier-level opt-outs), for metrics.
+    /// Entries in the indexes (consent pairs, opt-outs, interned enterprises), for metrics.
     pub fn sizes(&self) -> (usize, usize, usize) {
-        (
-            self.consents.len(),
-            self.opt_outs.len(),
-            self.carrier_opt_outs.len(),
-        )
+        let (opt_outs, enterprises) = self.opt_outs.sizes();
+        (self.consents.len(), opt_outs, enterprises)
     }
 
     /// Revokes every consent in force for the pair; returns how many were revoked.
@@ -154,18 +123,7 @@ impl InMemoryRegistry {
 
 impl SubscriberRegistry for InMemoryRegistry {
     fn is_opted_out(&self, msisdn: Msisdn, enterprise: &str, scope: OptOutScope) -> bool {
-        let bit = scope_bit(scope);
-        if scope == OptOutScope::Commercial
-            && self
-                .carrier_opt_outs
-                .get(&msisdn.as_u64())
-                .is_some_and(|v| *v & bit != 0)
-        {
-            return true;
-        }
-        self.opt_outs
-            .get(&pair_key(msisdn, enterprise))
-            .is_some_and(|v| *v & bit != 0)
+        self.opt_outs.contains(msisdn, enterprise, scope)
     }
 
     fn consent_for(
