@@ -36,3 +36,4 @@ pub mod registry;
 pub mod screening;
 pub mod server;
 pub mod store;
+pub mod throttle;
