@@ -8,11 +8,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use portcullis::clock::ManualClock;
 use portcullis::config::{self, ConfigSource};
 use portcullis::domain::{Category, CategorySet, Msisdn};
 use portcullis::pipeline::screen::{LiveState, Scratch, Snapshot, Submission, screen};
 use portcullis::region::RegionTable;
 use portcullis::registry::{Consent, InMemoryRegistry};
+use portcullis::throttle::region::RegionThrottle;
 
 /// (sender_port, text, recipient)
 type Message = (String, String, Msisdn);
@@ -39,9 +41,15 @@ fn read_tsv(path: &Path, limit: usize) -> Vec<(String, String)> {
 
 fn fixture() -> Fixture {
     let regions = Arc::new(RegionTable::embedded().expect("embedded region table"));
-    let snapshot = config::load(&ConfigSource::default(), &regions)
-        .expect("embedded config")
-        .snapshot;
+    let config = config::load(&ConfigSource::default(), &regions).expect("embedded config");
+    let throttle = Arc::new(RegionThrottle::new(
+        config.throttles.clone(),
+        regions.provinces().map(str::to_owned),
+        Arc::new(ManualClock::new(
+            "2026-11-23T02:00:00Z".parse().expect("valid"),
+        )),
+    ));
+    let snapshot = config.snapshot;
     let registry = Arc::new(InMemoryRegistry::new());
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let msisdn =
@@ -103,7 +111,7 @@ fn fixture() -> Fixture {
     mixes.push(("realistic_mix", mixed));
     Fixture {
         snapshot,
-        live: LiveState::new(registry),
+        live: LiveState::new(registry, throttle),
         mixes,
     }
 }

@@ -28,6 +28,9 @@ pub const STORE_WRITE_ERRORS_TOTAL: &str = "portcullis_store_write_errors_total"
 pub const STORE_BACKPRESSURE_TOTAL: &str = "portcullis_store_backpressure_total";
 pub const STORE_QUEUE_DEPTH: &str = "portcullis_store_queue_depth";
 pub const REGISTRY_ENTRIES: &str = "portcullis_registry_entries";
+pub const REGION_COMPLAINT_RATE: &str = "portcullis_region_complaint_rate_ratio";
+pub const REGION_THROTTLE_LEVEL: &str = "portcullis_region_throttle_level";
+pub const REGION_ENTERPRISE_THROTTLE_LEVEL: &str = "portcullis_region_enterprise_throttle_level";
 
 /// Label for "no reason" (a clean release) and "no category" (an emergency release).
 const NONE: &str = "NONE";
@@ -244,4 +247,38 @@ pub fn registry_sizes(consents: usize, opt_outs: usize, enterprises: usize) {
     metrics::gauge!(REGISTRY_ENTRIES, "kind" => "consent_pairs").set(consents as f64);
     metrics::gauge!(REGISTRY_ENTRIES, "kind" => "opt_outs").set(opt_outs as f64);
     metrics::gauge!(REGISTRY_ENTRIES, "kind" => "enterprises").set(enterprises as f64);
+}
+
+/// Per-province complaint rate and level; per-enterprise levels for the bounded set above NORMAL
+/// (a pair that returns to NORMAL is set to 0 once and then no longer updated).
+pub fn throttle_levels(
+    provinces: &[(String, f64, crate::throttle::region::Level)],
+    states: &[crate::throttle::region::ThrottleState],
+    reported: &mut std::collections::HashSet<(String, String)>,
+) {
+    use crate::throttle::region::Level;
+    let value = |l: Level| match l {
+        Level::Normal => 0.0,
+        Level::Warn => 1.0,
+        Level::Throttled => 2.0,
+        Level::Blocked => 3.0,
+    };
+    for (province, rate, level) in provinces {
+        metrics::gauge!(REGION_COMPLAINT_RATE, "province" => province.clone()).set(*rate);
+        metrics::gauge!(REGION_THROTTLE_LEVEL, "province" => province.clone()).set(value(*level));
+    }
+    let mut current = std::collections::HashSet::new();
+    for s in states
+        .iter()
+        .filter(|s| !s.enterprise.is_empty() && !s.manual)
+    {
+        metrics::gauge!(REGION_ENTERPRISE_THROTTLE_LEVEL, "province" => s.province.clone(), "enterprise" => s.enterprise.clone())
+            .set(value(s.level));
+        current.insert((s.province.clone(), s.enterprise.clone()));
+    }
+    for (province, enterprise) in reported.difference(&current) {
+        metrics::gauge!(REGION_ENTERPRISE_THROTTLE_LEVEL, "province" => province.clone(), "enterprise" => enterprise.clone())
+            .set(0.0);
+    }
+    *reported = current;
 }

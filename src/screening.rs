@@ -271,6 +271,10 @@ impl Screener {
         &self.metrics
     }
 
+    pub fn live(&self) -> &LiveState {
+        &self.live
+    }
+
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
     }

@@ -31,6 +31,7 @@ use crate::registry::InMemoryRegistry;
 use crate::screening::Screener;
 use crate::store::retention::RetentionPolicy;
 use crate::store::{Store, StoreError};
+use crate::throttle::region::RegionThrottle;
 
 /// Sockets bound before `run` (the two API.md log lines name their actual addresses).
 pub struct Listeners {
@@ -68,6 +69,59 @@ pub enum ServeError {
     Store(#[from] StoreError),
 }
 
+/// Rebuilds the complaint-rate windows from the stored complaints and released commercial decisions
+/// of the window, in time order (the levels' hysteresis depends on the order).
+fn rebuild_throttle(
+    throttle: &RegionThrottle,
+    regions: &RegionTable,
+    decided: &[crate::store::IdempotencyRow],
+    complaints: &[(String, String, i64)],
+    since_s: i64,
+) -> usize {
+    use crate::domain::{Category, Msisdn};
+    enum Event<'a> {
+        Release(&'a str, &'a str),
+        Complaint(&'a str, &'a str),
+    }
+    let commercial = [
+        Category::Marketing.index() as u8 + 1,
+        Category::LoanMarketing.index() as u8 + 1,
+    ];
+    let mut events: Vec<(i64, Event<'_>)> = Vec::new();
+    for row in decided {
+        if row.verdict != crate::proto::Verdict::Release as i32
+            || !commercial.contains(&row.category)
+            || row.decided_at_s < since_s
+            || row.enterprise.is_empty()
+        {
+            continue;
+        }
+        let Some(region) = Msisdn::from_u64(row.msisdn).and_then(|m| regions.lookup(m.prefix7()))
+        else {
+            continue;
+        };
+        events.push((
+            row.decided_at_s * 1_000_000_000,
+            Event::Release(region.province, &row.enterprise),
+        ));
+    }
+    for (province, enterprise, at_ns) in complaints {
+        if !province.is_empty() && !enterprise.is_empty() {
+            events.push((*at_ns, Event::Complaint(province, enterprise)));
+        }
+    }
+    events.sort_by_key(|e| e.0);
+    for (at_ns, event) in &events {
+        let at = jiff::Timestamp::from_nanosecond(i128::from(*at_ns))
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        match event {
+            Event::Release(p, e) => throttle.record_release(p, e, at),
+            Event::Complaint(p, e) => throttle.record_complaint(p, e, at),
+        }
+    }
+    events.len()
+}
+
 /// How often expired idempotency entries and counters are dropped.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -91,14 +145,34 @@ pub async fn run(
     let (consents, opt_outs) = store.load_registry(&deps.registry).await?;
     let now_s = deps.clock.now().as_second();
     let decided = store.load_idempotency(now_s).await?;
+    let throttle = Arc::new(RegionThrottle::new(
+        config.throttles.clone(),
+        deps.regions.provinces().map(str::to_owned),
+        Arc::clone(&deps.clock),
+    ));
     let screener = Arc::new(Screener::new(
         config.snapshot,
-        LiveState::new(Arc::clone(&deps.registry) as Arc<dyn crate::registry::SubscriberRegistry>),
+        LiveState::new(
+            Arc::clone(&deps.registry) as Arc<dyn crate::registry::SubscriberRegistry>,
+            Arc::clone(&throttle),
+        ),
         deps.clock,
         Metrics::register(),
     ));
     let restored = screener.restore(&decided);
-    tracing::info!(consents, opt_outs, decisions = restored, data_dir = %config.server.data_dir.display(), "state loaded");
+    let window_secs = i64::from(config.throttles.geometry.bucket_secs)
+        * i64::from(config.throttles.geometry.buckets);
+    let complaints = store
+        .complaints_since((now_s - window_secs) * 1_000_000_000)
+        .await?;
+    let replayed = rebuild_throttle(
+        &throttle,
+        &deps.regions,
+        &decided,
+        &complaints,
+        now_s - window_secs,
+    );
+    tracing::info!(consents, opt_outs, decisions = restored, throttle_events = replayed, data_dir = %config.server.data_dir.display(), "state loaded");
     let cancel = CancellationToken::new();
     let tasks = tokio_util::task::TaskTracker::new();
 
@@ -138,6 +212,8 @@ pub async fn run(
     let sweeper = Arc::clone(&screener);
     let sweep_cancel = cancel.clone();
     let indexes = Arc::clone(&deps.registry);
+    let throttle_sweep = Arc::clone(&throttle);
+    let mut reported_pairs = std::collections::HashSet::new();
     tasks.spawn(async move {
         let mut tick = tokio::time::interval(SWEEP_INTERVAL);
         loop {
@@ -147,6 +223,13 @@ pub async fn run(
                     sweeper.sweep();
                     let (consents, opt_outs, enterprises) = indexes.sizes();
                     metrics::registry_sizes(consents, opt_outs, enterprises);
+                    let now = sweeper.clock().now();
+                    throttle_sweep.sweep(now);
+                    metrics::throttle_levels(
+                        &throttle_sweep.province_levels(now),
+                        &throttle_sweep.states(None, None, now),
+                        &mut reported_pairs,
+                    );
                 }
             }
         }

@@ -22,11 +22,14 @@ use crate::proto::ReasonCode;
 use crate::region::RegionTable;
 use crate::registry::senders::{SenderRegistry, SendersFile};
 use crate::store::StoreOptions;
+use crate::throttle::{ThrottleConfig, ThrottlesFile};
 
 /// The default main file, compiled in.
 pub const EMBEDDED_CONFIG: &str = include_str!("../../config/portcullis.toml");
 /// The demo sender registry, compiled in (used when no senders file is named on disk).
 pub const EMBEDDED_SENDERS: &str = include_str!("../../config/senders.toml");
+/// The default regional throttle policy, compiled in.
+pub const EMBEDDED_THROTTLES: &str = include_str!("../../config/throttles.toml");
 
 /// One problem with the configuration: where (`path`, a key path or file) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +134,7 @@ impl Default for RawServer {
 struct RawFiles {
     senders: Option<PathBuf>,
     rules: Option<PathBuf>,
+    throttles: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -267,6 +271,7 @@ impl ConfigSource {
             if self.overrides.senders.is_none() {
                 files.extend(raw.files.senders.map(|p| base.join(p)));
             }
+            files.extend(raw.files.throttles.map(|p| base.join(p)));
             if let Some(rules) = raw.files.rules.map(|p| base.join(p)) {
                 if let Some(dir) = rules.parent() {
                     files.push(dir.join("keywords"));
@@ -283,6 +288,8 @@ pub struct Config {
     pub source: ConfigSource,
     pub server: ServerConfig,
     pub snapshot: Snapshot,
+    /// Regional throttle policy (reloadable; live state is `throttle::region::RegionThrottle`).
+    pub throttles: ThrottleConfig,
 }
 
 /// Loads and validates everything; every error found is returned.
@@ -325,11 +332,15 @@ pub fn load(source: &ConfigSource, regions: &Arc<RegionTable>) -> Result<Config,
         _ => Some(RuleSet::embedded()),
     };
 
-    match (server, policy, senders, rules) {
-        (Some(server), Some(policy), Some(senders), Some(rules)) if errors.is_empty() => {
+    let throttles = load_throttles(source, &raw, base, regions, &mut errors);
+    match (server, policy, senders, rules, throttles) {
+        (Some(server), Some(policy), Some(senders), Some(rules), Some(throttles))
+            if errors.is_empty() =>
+        {
             Ok(Config {
                 source: source.clone(),
                 server,
+                throttles,
                 snapshot: Snapshot {
                     generation: 0,
                     policy,
@@ -393,6 +404,44 @@ fn load_senders(
         }
     };
     SenderRegistry::build(&file, &origin, normalizer)
+        .map_err(|errs| errors.extend(errs))
+        .ok()
+}
+
+fn load_throttles(
+    source: &ConfigSource,
+    raw: &RawConfig,
+    base: &Path,
+    regions: &RegionTable,
+    errors: &mut Vec<ConfigError>,
+) -> Option<ThrottleConfig> {
+    let (text, origin) = match (&source.config_path, &raw.files.throttles) {
+        (Some(_), Some(rel)) => {
+            let path = base.join(rel);
+            match std::fs::read_to_string(&path) {
+                Ok(t) => (t, path.display().to_string()),
+                Err(e) => {
+                    errors.push(ConfigError::new(
+                        path.display().to_string(),
+                        format!("cannot read: {e}"),
+                    ));
+                    return None;
+                }
+            }
+        }
+        _ => (
+            EMBEDDED_THROTTLES.to_owned(),
+            "<embedded throttles.toml>".to_owned(),
+        ),
+    };
+    let file: ThrottlesFile = match toml::from_str(&text) {
+        Ok(f) => f,
+        Err(e) => {
+            errors.push(ConfigError::new(origin, toml_error(&e)));
+            return None;
+        }
+    };
+    ThrottleConfig::build(&file, &origin, |p| regions.has_province(p))
         .map_err(|errs| errors.extend(errs))
         .ok()
 }

@@ -15,6 +15,7 @@ use crate::metrics::ReloadResult;
 use crate::pipeline::screen::Snapshot;
 use crate::region::RegionTable;
 use crate::screening::Screener;
+use crate::throttle::ThrottleConfig;
 
 /// Why a reload did not take effect.
 #[derive(Debug)]
@@ -28,13 +29,13 @@ pub fn load_snapshot(
     source: &ConfigSource,
     running: &ServerConfig,
     regions: &Arc<RegionTable>,
-) -> Result<Snapshot, ReloadError> {
+) -> Result<(Snapshot, ThrottleConfig), ReloadError> {
     let config = config::load(source, regions).map_err(ReloadError::Invalid)?;
     let changed = config::restart_only_changes(running, &config.server);
     if !changed.is_empty() {
         return Err(ReloadError::RestartRequired(changed));
     }
-    Ok(config.snapshot)
+    Ok((config.snapshot, config.throttles))
 }
 
 /// Quiet time after a file event before reloading: editors write files in several steps.
@@ -64,7 +65,8 @@ pub async fn watch(
             tokio::task::spawn_blocking(move || load_snapshot(&source2, &running2, &regions2))
                 .await;
         match result {
-            Ok(Ok(snapshot)) => {
+            Ok(Ok((snapshot, throttles))) => {
+                screener.live().throttle.replace_config(throttles);
                 let generation = screener.replace_snapshot(snapshot);
                 screener.metrics().reload(ReloadResult::Ok);
                 tracing::info!(generation, "configuration reloaded");

@@ -20,6 +20,7 @@ use crate::proto::ReasonCode;
 use crate::region::{Region, RegionTable};
 use crate::registry::SubscriberRegistry;
 use crate::registry::senders::{Priority, Sender, SenderRegistry};
+use crate::throttle::region::RegionThrottle;
 
 /// Everything a reload replaces at once: the immutable configuration state screening reads.
 pub struct Snapshot {
@@ -39,14 +40,16 @@ pub struct LiveState {
     pub registry: Arc<dyn SubscriberRegistry>,
     pub frequency: FrequencyCounter,
     pub duplicates: DuplicateWindow,
+    pub throttle: Arc<RegionThrottle>,
 }
 
 impl LiveState {
-    pub fn new(registry: Arc<dyn SubscriberRegistry>) -> LiveState {
+    pub fn new(registry: Arc<dyn SubscriberRegistry>, throttle: Arc<RegionThrottle>) -> LiveState {
         LiveState {
             registry,
             frequency: FrequencyCounter::default(),
             duplicates: DuplicateWindow::default(),
+            throttle,
         }
     }
 }
@@ -185,6 +188,15 @@ pub fn screen<'s>(
         }
     }
     findings.extend(quiet_hours::check_quiet_hours(category, now, cfg));
+    if let (Some(s), Some(r)) = (sender, region) {
+        findings.extend(live.throttle.check(
+            r.province,
+            &s.enterprise,
+            category,
+            counts_frequency,
+            now,
+        ));
+    }
 
     let monitored = |code: ReasonCode| cfg.monitor_all || cfg.monitored[code as usize];
     let mut outcome = verdict::decide(findings, monitored);
@@ -217,6 +229,8 @@ pub fn screen<'s>(
             }
             if lost_race {
                 outcome = verdict::decide(findings, monitored);
+            } else if counts_frequency && let Some(r) = region {
+                live.throttle.record_release(r.province, &s.enterprise, now);
             }
         }
     }

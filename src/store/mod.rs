@@ -267,6 +267,29 @@ impl Store {
         rows.iter().map(IdempotencyRow::from_row).collect()
     }
 
+    /// (province, enterprise, received_at_ns) of the complaints since `since_ns`, oldest first: what
+    /// the complaint-rate windows are rebuilt from at start.
+    pub async fn complaints_since(
+        &self,
+        since_ns: i64,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT province, enterprise, received_at_ns FROM complaints WHERE received_at_ns >= ? ORDER BY received_at_ns",
+        )
+        .bind(since_ns)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("province")?,
+                    r.try_get("enterprise")?,
+                    r.try_get("received_at_ns")?,
+                ))
+            })
+            .collect()
+    }
+
     /// Registry events (everything but decisions) for a subscriber and/or enterprise, oldest first
     /// (Compliance.ConsentHistory).
     pub async fn registry_events(

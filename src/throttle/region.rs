@@ -571,7 +571,7 @@ mod tests {
         let t = RegionThrottle::new(
             config,
             ["广东".to_owned(), "北京".to_owned()],
-            clock.clone(),
+            Arc::clone(&clock) as Arc<dyn Clock>,
         );
         let now = clock.now();
         for _ in 0..1000 {
@@ -615,7 +615,7 @@ mod tests {
         let t = RegionThrottle::new(
             ThrottleConfig::default(),
             ["广东".to_owned()],
-            clock.clone(),
+            Arc::clone(&clock) as Arc<dyn Clock>,
         );
         t.set_blocks(vec![ManualBlock {
             province: "广东".into(),

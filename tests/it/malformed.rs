@@ -9,6 +9,7 @@ use portcullis::pipeline::screen::LiveState;
 use portcullis::proto::{Concat, ReasonCode, ScreenRequest, Verdict};
 use portcullis::registry::InMemoryRegistry;
 use portcullis::screening::Screener;
+use portcullis::throttle::region::RegionThrottle;
 use proptest::prelude::*;
 
 use crate::util::*;
@@ -19,7 +20,14 @@ fn screener() -> &'static Screener {
         let config = config::load(&ConfigSource::default(), &regions()).unwrap();
         Screener::new(
             config.snapshot,
-            LiveState::new(Arc::new(InMemoryRegistry::new())),
+            LiveState::new(
+                Arc::new(InMemoryRegistry::new()),
+                Arc::new(RegionThrottle::new(
+                    config.throttles.clone(),
+                    regions().provinces().map(str::to_owned),
+                    Arc::new(ManualClock::new(office_hours())),
+                )),
+            ),
             Arc::new(ManualClock::new(office_hours())),
             Metrics::register(),
         )

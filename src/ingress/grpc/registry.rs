@@ -414,9 +414,17 @@ impl Complaints for RegistryService {
             opt_outs: opt_outs.iter().map(opt_out_record).collect(),
         };
         drop(snap);
+        let province = complaint.province.clone();
         let mut events = vec![Event::Complaint(complaint)];
         events.extend(opt_outs.into_iter().map(Event::OptedOut));
         self.commit(events).await?;
+        if !province.is_empty() && !ack.enterprise_id.is_empty() {
+            let at = jiff::Timestamp::from_nanosecond(i128::from(received_at_ns)).unwrap_or(now);
+            self.screener
+                .live()
+                .throttle
+                .record_complaint(&province, &ack.enterprise_id, at);
+        }
         Ok(Response::new(ack))
     }
 }
