@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::config::{Config, reload};
 use crate::ingress::grpc::FILE_DESCRIPTOR_SET;
 use crate::ingress::grpc::compliance::ComplianceService;
-use crate::ingress::grpc::pending::PendingService;
+use crate::ingress::grpc::operations::OperationsService;
 use crate::ingress::grpc::registry::RegistryService;
 use crate::ingress::grpc::screening::ScreeningService;
 use crate::metrics::{self, Metrics};
@@ -31,7 +31,7 @@ use crate::registry::InMemoryRegistry;
 use crate::screening::Screener;
 use crate::store::retention::RetentionPolicy;
 use crate::store::{Store, StoreError};
-use crate::throttle::region::RegionThrottle;
+use crate::throttle::region::{ManualBlock, RegionThrottle};
 
 /// Sockets bound before `run` (the two API.md log lines name their actual addresses).
 pub struct Listeners {
@@ -165,6 +165,17 @@ pub async fn run(
     let complaints = store
         .complaints_since((now_s - window_secs) * 1_000_000_000)
         .await?;
+    for (province, policy) in store.region_policies().await? {
+        throttle.set_override(&province, policy);
+    }
+    throttle.set_blocks(
+        store
+            .region_blocks()
+            .await?
+            .iter()
+            .map(ManualBlock::from_row)
+            .collect(),
+    );
     let replayed = rebuild_throttle(
         &throttle,
         &deps.regions,
@@ -315,7 +326,10 @@ pub async fn run(
             config.server.retention_consent_months,
             config.server.retention_max_months,
         )))
-        .add_service(OperationsServer::new(PendingService))
+        .add_service(OperationsServer::new(OperationsService::new(
+            Arc::clone(&screener),
+            store.clone(),
+        )))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), signal);
     tracing::info!("grpc listening on {grpc_addr}");
 

@@ -65,6 +65,35 @@ pub struct DecisionRow {
     pub decision_pb: String,
 }
 
+/// An operator's regional block (Operations.BlockRegion / UnblockRegion).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionBlockRow {
+    pub province: String,
+    /// "" = every enterprise.
+    pub enterprise: String,
+    /// CategorySet bits.
+    pub categories: u8,
+    pub reason: String,
+    pub operator: String,
+    pub at_ns: i64,
+}
+
+/// A complaint-rate policy override (Operations.SetRegionPolicy); rates as f64 bit patterns so the
+/// record stays `Eq` and its canonical encoding exact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionPolicyRow {
+    /// "" = the default for every province.
+    pub province: String,
+    pub warn_rate: u64,
+    pub throttle_rate: u64,
+    pub block_rate: u64,
+    pub release_rate: u64,
+    pub min_messages: u64,
+    pub min_complaints: u32,
+    pub throttle_msgs_per_s: u64,
+    pub at_ns: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
@@ -94,6 +123,9 @@ pub enum Event {
         operator: String,
         at_ns: i64,
     },
+    RegionBlocked(RegionBlockRow),
+    RegionUnblocked(RegionBlockRow),
+    RegionPolicySet(RegionPolicyRow),
 }
 
 impl Event {
@@ -107,6 +139,9 @@ impl Event {
             Event::Complaint(_) => "complaint",
             Event::Decision(_) => "decision",
             Event::ErasureRequested { .. } => "erasure_requested",
+            Event::RegionBlocked(_) => "region_blocked",
+            Event::RegionUnblocked(_) => "region_unblocked",
+            Event::RegionPolicySet(_) => "region_policy_set",
         }
     }
 
@@ -120,6 +155,8 @@ impl Event {
             Event::Complaint(c) => c.received_at_ns,
             Event::Decision(d) => d.decided_at_ns,
             Event::ErasureRequested { at_ns, .. } => *at_ns,
+            Event::RegionBlocked(b) | Event::RegionUnblocked(b) => b.at_ns,
+            Event::RegionPolicySet(p) => p.at_ns,
         }
     }
 
@@ -131,6 +168,7 @@ impl Event {
             Event::Complaint(c) => &c.msisdn,
             Event::Decision(d) => &d.msisdn,
             Event::ErasureRequested { msisdn, .. } => msisdn,
+            Event::RegionBlocked(_) | Event::RegionUnblocked(_) | Event::RegionPolicySet(_) => "",
         }
     }
 
@@ -143,7 +181,8 @@ impl Event {
             Event::OptedOut(o) | Event::OptedIn(o) => &o.enterprise,
             Event::Complaint(c) => &c.enterprise,
             Event::Decision(d) => &d.enterprise,
-            Event::ErasureRequested { .. } => "",
+            Event::ErasureRequested { .. } | Event::RegionPolicySet(_) => "",
+            Event::RegionBlocked(b) | Event::RegionUnblocked(b) => &b.enterprise,
         }
     }
 

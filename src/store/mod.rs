@@ -267,6 +267,50 @@ impl Store {
         rows.iter().map(IdempotencyRow::from_row).collect()
     }
 
+    /// The operator blocks in force.
+    pub async fn region_blocks(&self) -> Result<Vec<event::RegionBlockRow>, StoreError> {
+        let rows = sqlx::query("SELECT province, enterprise, categories, reason, operator, since_ns FROM region_blocks ORDER BY since_ns")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(event::RegionBlockRow {
+                    province: r.try_get("province")?,
+                    enterprise: r.try_get("enterprise")?,
+                    categories: r.try_get::<i64, _>("categories")? as u8,
+                    reason: r.try_get("reason")?,
+                    operator: r.try_get("operator")?,
+                    at_ns: r.try_get("since_ns")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The SetRegionPolicy overrides ("" = the default).
+    pub async fn region_policies(
+        &self,
+    ) -> Result<Vec<(String, crate::throttle::RegionPolicy)>, StoreError> {
+        let rows = sqlx::query("SELECT province, warn_rate, throttle_rate, block_rate, release_rate, min_messages, min_complaints, throttle_msgs_per_s FROM region_policies")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("province")?,
+                    crate::throttle::RegionPolicy {
+                        warn_rate: r.try_get("warn_rate")?,
+                        throttle_rate: r.try_get("throttle_rate")?,
+                        block_rate: r.try_get("block_rate")?,
+                        release_rate: r.try_get("release_rate")?,
+                        min_messages: r.try_get::<i64, _>("min_messages")? as u64,
+                        min_complaints: r.try_get::<i64, _>("min_complaints")? as u32,
+                        throttle_msgs_per_s: r.try_get("throttle_msgs_per_s")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     /// (province, enterprise, received_at_ns) of the complaints since `since_ns`, oldest first: what
     /// the complaint-rate windows are rebuilt from at start.
     pub async fn complaints_since(
@@ -299,7 +343,7 @@ impl Store {
         range_ns: (Option<i64>, Option<i64>),
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = sqlx::query(
-            "SELECT seq, kind, at_ns, payload, hash FROM audit_events WHERE kind != 'decision' \
+            "SELECT seq, kind, at_ns, payload, hash FROM audit_events WHERE kind NOT IN ('decision', 'region_blocked', 'region_unblocked', 'region_policy_set') \
              AND (?1 IS NULL OR msisdn = ?1) AND (?2 IS NULL OR enterprise = ?2) \
              AND (?3 IS NULL OR at_ns >= ?3) AND (?4 IS NULL OR at_ns < ?4) ORDER BY seq",
         )

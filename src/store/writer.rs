@@ -319,6 +319,38 @@ async fn apply_to_tables(tx: &mut sqlx::SqliteConnection, event: &Event) -> Resu
                 .execute(&mut *tx)
                 .await?;
         }
+        Event::RegionBlocked(b) => {
+            sqlx::query("INSERT OR REPLACE INTO region_blocks (province, enterprise, categories, reason, operator, since_ns) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(&b.province)
+                .bind(&b.enterprise)
+                .bind(i64::from(b.categories))
+                .bind(&b.reason)
+                .bind(&b.operator)
+                .bind(b.at_ns)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Event::RegionUnblocked(b) => {
+            sqlx::query("DELETE FROM region_blocks WHERE province = ? AND enterprise = ?")
+                .bind(&b.province)
+                .bind(&b.enterprise)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Event::RegionPolicySet(p) => {
+            sqlx::query("INSERT OR REPLACE INTO region_policies (province, warn_rate, throttle_rate, block_rate, release_rate, min_messages, min_complaints, throttle_msgs_per_s, set_at_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                .bind(&p.province)
+                .bind(f64::from_bits(p.warn_rate))
+                .bind(f64::from_bits(p.throttle_rate))
+                .bind(f64::from_bits(p.block_rate))
+                .bind(f64::from_bits(p.release_rate))
+                .bind(p.min_messages as i64)
+                .bind(i64::from(p.min_complaints))
+                .bind(f64::from_bits(p.throttle_msgs_per_s))
+                .bind(p.at_ns)
+                .execute(&mut *tx)
+                .await?;
+        }
         Event::ConsentExpired { .. } | Event::Decision(_) | Event::ErasureRequested { .. } => {}
     }
     Ok(())
@@ -366,7 +398,10 @@ pub(crate) fn apply_to_registry(registry: &InMemoryRegistry, event: &Event) {
         Event::ConsentExpired { .. }
         | Event::Complaint(_)
         | Event::Decision(_)
-        | Event::ErasureRequested { .. } => {}
+        | Event::ErasureRequested { .. }
+        | Event::RegionBlocked(_)
+        | Event::RegionUnblocked(_)
+        | Event::RegionPolicySet(_) => {}
     }
 }
 
@@ -420,7 +455,10 @@ impl Replay {
             Event::ConsentExpired { .. }
             | Event::Complaint(_)
             | Event::Decision(_)
-            | Event::ErasureRequested { .. } => {}
+            | Event::ErasureRequested { .. }
+            | Event::RegionBlocked(_)
+            | Event::RegionUnblocked(_)
+            | Event::RegionPolicySet(_) => {}
         }
     }
 

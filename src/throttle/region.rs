@@ -81,6 +81,17 @@ pub struct ManualBlock {
 }
 
 impl ManualBlock {
+    pub fn from_row(row: &crate::store::event::RegionBlockRow) -> ManualBlock {
+        ManualBlock {
+            province: row.province.clone(),
+            enterprise: (!row.enterprise.is_empty()).then(|| row.enterprise.clone()),
+            categories: CategorySet::from_bits(row.categories),
+            reason: row.reason.clone(),
+            operator: row.operator.clone(),
+            since_ns: row.at_ns,
+        }
+    }
+
     fn covers(&self, province: &str, enterprise: &str, category: Category) -> bool {
         self.province == province
             && self.enterprise.as_deref().is_none_or(|e| e == enterprise)

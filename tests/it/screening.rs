@@ -685,7 +685,7 @@ async fn reflection_and_health_list_the_contract() {
     let mut operations =
         portcullis::proto::operations_client::OperationsClient::new(channel.clone());
     let err = operations
-        .list_throttles(portcullis::proto::ListThrottlesRequest::default())
+        .feedback(portcullis::proto::FeedbackRequest::default())
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unimplemented);

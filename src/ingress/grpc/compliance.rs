@@ -128,8 +128,14 @@ pub fn consent_event(e: &StoredEvent) -> proto::ConsentEvent {
             ConsentEventKind::Complaint
         }
         Some(Event::ErasureRequested { .. }) => ConsentEventKind::ErasureRequested,
-        // A purged record (tombstone) or a decision: only its place in the chain is shown.
-        Some(Event::Decision(_)) | None => match e.kind.as_str() {
+        // A purged record (tombstone), a decision or an operator action: only its place in the chain.
+        Some(
+            Event::Decision(_)
+            | Event::RegionBlocked(_)
+            | Event::RegionUnblocked(_)
+            | Event::RegionPolicySet(_),
+        )
+        | None => match e.kind.as_str() {
             "consent_granted" => ConsentEventKind::Granted,
             "consent_revoked" => ConsentEventKind::Revoked,
             "consent_expired" => ConsentEventKind::Expired,

@@ -3,7 +3,7 @@
 
 pub mod compliance;
 pub mod convert;
-pub mod pending;
+pub mod operations;
 pub mod registry;
 pub mod screening;
 
