@@ -152,3 +152,33 @@ fn serve_logs_both_addresses_and_stops_cleanly_on_sigterm() {
         "{rest:?}"
     );
 }
+
+#[test]
+fn check_config_lists_every_bad_throttle_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("portcullis.toml");
+    std::fs::write(&config, "[files]\nthrottles = \"throttles.toml\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("throttles.toml"),
+        "[default]\nrelease_rate = 0.0004\n\n[province.\"广东\"]\nwarn_rate = -0.1\n\n[province.\"火星\"]\nblock_rate = 0.01\n\n\
+         [province.\"北京\"]\nthrottle_rate = 0.002\nblock_rate = 0.001\nthrottle_msgs_per_s = 0\n",
+    )
+    .unwrap();
+    let out = portcullis()
+        .arg("check-config")
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "default.release_rate",        // release above warn: no hysteresis
+        "province.广东.warn_rate",     // negative rate
+        "province.火星",               // not a province of the number-segment table
+        "province.北京.throttle_rate", // throttle above block
+        "province.北京.throttle_msgs_per_s",
+    ] {
+        assert!(stderr.contains(needle), "{needle} missing from:\n{stderr}");
+    }
+}

@@ -12,3 +12,4 @@ mod retention;
 mod screening;
 mod stream;
 mod tamper;
+mod throttles;
