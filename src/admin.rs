@@ -1,5 +1,6 @@
 //! The operator commands of API.md ("Command line and files"): `audit verify|head`, `backup`,
-//! `consent query|export`, `decisions query|export` and `optout import`. `--data-dir` commands read the store directly
+//! `consent query|export`, `decisions query|export`, `optout import` and
+//! `throttle status|block|unblock`. `--data-dir` commands read the store directly
 //! (read-only); `--target` commands go through the gRPC API like any other client. Each command
 //! ends in an [`Outcome`]; `main.rs` turns it into the exit code (0 clean, 1 finding, 2 error).
 
@@ -13,11 +14,12 @@ use tokio::sync::mpsc;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::cli::{
-    AdminCommand, AuditCommand, AuditSource, AuditVerifyArgs, BackupArgs, ConsentCommand,
-    ConsentFilter, DecisionsCommand, DecisionsSelect, Format, OptoutCommand, OptoutImportArgs,
-    TimeArgs,
+    AdminCommand, AuditCommand, AuditSource, AuditVerifyArgs, BackupArgs, BlockCategory,
+    ConsentCommand, ConsentFilter, DecisionsCommand, DecisionsSelect, Format, OptoutCommand,
+    OptoutImportArgs, RegionBlockArgs, StatusFormat, ThrottleCommand, ThrottleStatusArgs, TimeArgs,
 };
 use crate::proto::compliance_client::ComplianceClient;
+use crate::proto::operations_client::OperationsClient;
 use crate::proto::registry_client::RegistryClient;
 use crate::proto::{self, ConsentEventKind};
 use crate::store::audit::{Head, VerifyReport};
@@ -99,6 +101,13 @@ pub async fn run(command: AdminCommand, out: &mut dyn Write) -> Result<Outcome, 
             export_history(&args.select.target, &query, args.format, &args.out).await
         }
         AdminCommand::Optout(OptoutCommand::Import(args)) => optout_import(&args, out).await,
+        AdminCommand::Throttle(ThrottleCommand::Status(args)) => throttle_status(&args, out).await,
+        AdminCommand::Throttle(ThrottleCommand::Block(args)) => {
+            region_block(&args.region, Some(&args.reason), true, out).await
+        }
+        AdminCommand::Throttle(ThrottleCommand::Unblock(args)) => {
+            region_block(&args.region, args.reason.as_deref(), false, out).await
+        }
     }
 }
 
@@ -338,6 +347,7 @@ enum Cell {
     Text(String),
     Number(u64),
     Float(f64),
+    Bool(bool),
     List(Vec<String>),
 }
 
@@ -468,6 +478,7 @@ fn csv_line(cells: &[Cell]) -> String {
             Cell::Text(s) => line.push_str(&csv_field(s)),
             Cell::Number(n) => line.push_str(&n.to_string()),
             Cell::Float(x) => line.push_str(&x.to_string()),
+            Cell::Bool(b) => line.push_str(if *b { "true" } else { "false" }),
             // Category, reason and symbol names never contain `;`.
             Cell::List(items) => line.push_str(&csv_field(&items.join(";"))),
         }
@@ -489,6 +500,7 @@ fn json_line(columns: &[&str], cells: &[Cell]) -> String {
             Cell::Text(s) => serde_json::Value::from(s.as_str()),
             Cell::Number(n) => serde_json::Value::from(*n),
             Cell::Float(x) => serde_json::Value::from(*x),
+            Cell::Bool(b) => serde_json::Value::from(*b),
             Cell::List(items) => serde_json::Value::from(items.clone()),
         };
         line.push_str(&value.to_string());
@@ -854,6 +866,209 @@ async fn optout_import(
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// throttle status | block | unblock
+
+/// The columns of `throttle status`, in order (the table's header); JSON Lines objects use the same
+/// keys, with `enterprise` null for the province as a whole, `manual` a boolean and
+/// `complaint_rate` the fraction itself.
+pub const THROTTLE_COLUMNS: [&str; 8] = [
+    "province",
+    "enterprise",
+    "level",
+    "manual",
+    "complaint_rate",
+    "messages",
+    "complaints",
+    "since",
+];
+
+fn level_name(raw: i32) -> Cell {
+    enum_name(raw, "THROTTLE_LEVEL_", proto::ThrottleLevel::as_str_name)
+}
+
+fn throttle_cells(s: &proto::ThrottleState) -> [Cell; 8] {
+    [
+        Cell::Text(s.province.clone()),
+        text(&s.enterprise_id),
+        level_name(s.level),
+        Cell::Bool(s.manual),
+        Cell::Float(s.complaint_rate),
+        Cell::Number(s.messages),
+        Cell::Number(s.complaints),
+        time(&s.since),
+    ]
+}
+
+/// One table row for people: `*` for every enterprise, yes/no, the rate as a percentage.
+fn throttle_row(cells: &[Cell; 8]) -> Vec<String> {
+    cells
+        .iter()
+        .map(|cell| match cell {
+            Cell::Null => "*".to_owned(),
+            Cell::Text(s) => s.clone(),
+            Cell::Number(n) => n.to_string(),
+            Cell::Float(rate) => format!("{:.4}%", rate * 100.0),
+            Cell::Bool(b) => (if *b { "yes" } else { "no" }).to_owned(),
+            Cell::List(items) => items.join(";"),
+        })
+        .collect()
+}
+
+/// Terminal columns a string takes: CJK and full-width characters take two.
+fn display_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| match u32::from(c) {
+            0x1100..=0x115F
+            | 0x2E80..=0x303E
+            | 0x3041..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6
+            | 0x20000..=0x3FFFD => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// Left-aligned columns two spaces apart, the header first; no trailing spaces.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| display_width(h)).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(display_width(cell));
+        }
+    }
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    let mut text = String::new();
+    for row in std::iter::once(&header).chain(rows) {
+        for (i, (cell, w)) in row.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            text.push_str(cell);
+            if i + 1 < row.len() {
+                text.push_str(&" ".repeat(w.saturating_sub(display_width(cell))));
+            }
+        }
+        text.push('\n');
+    }
+    text
+}
+
+async fn throttle_status(
+    args: &ThrottleStatusArgs,
+    out: &mut dyn Write,
+) -> Result<Outcome, AdminError> {
+    let mut client = OperationsClient::new(connect(&args.target).await?);
+    let request = proto::ListThrottlesRequest {
+        province: args.province.clone().unwrap_or_default(),
+        enterprise_id: args.enterprise.clone().unwrap_or_default(),
+    };
+    let mut states = client
+        .list_throttles(request)
+        .await
+        .map_err(AdminError::rpc("Operations.ListThrottles"))?
+        .into_inner()
+        .states;
+    states.sort_by(|a, b| {
+        (&a.province, &a.enterprise_id, a.manual).cmp(&(&b.province, &b.enterprise_id, b.manual))
+    });
+    let text = match args.format {
+        StatusFormat::Table if states.is_empty() => "no region above NORMAL\n".to_owned(),
+        StatusFormat::Table => {
+            let rows: Vec<Vec<String>> = states
+                .iter()
+                .map(|s| throttle_row(&throttle_cells(s)))
+                .collect();
+            table(&THROTTLE_COLUMNS, &rows)
+        }
+        StatusFormat::Jsonl => states
+            .iter()
+            .map(|s| json_line(&THROTTLE_COLUMNS, &throttle_cells(s)) + "\n")
+            .collect(),
+    };
+    out.write_all(text.as_bytes()).map_err(AdminError::Output)?;
+    Ok(Outcome::Clean)
+}
+
+fn category_to_proto(c: BlockCategory) -> proto::Category {
+    match c {
+        BlockCategory::Marketing => proto::Category::Marketing,
+        BlockCategory::LoanMarketing => proto::Category::LoanMarketing,
+        BlockCategory::Collection => proto::Category::Collection,
+        BlockCategory::Service => proto::Category::Service,
+        BlockCategory::Verification => proto::Category::Verification,
+    }
+}
+
+/// `blocked 广东 for ent-jd (MARKETING, LOAN_MARKETING) by ops-li since T: REASON`.
+fn describe_block(state: &proto::RegionBlockState) -> String {
+    let b = state.block.clone().unwrap_or_default();
+    let who = if b.enterprise_id.is_empty() {
+        "every enterprise"
+    } else {
+        &b.enterprise_id
+    };
+    let categories: Vec<String> = b
+        .categories
+        .iter()
+        .map(|&c| enum_str(c, "CATEGORY_", proto::Category::as_str_name))
+        .collect();
+    let verb = if state.blocked {
+        "blocked"
+    } else {
+        "unblocked"
+    };
+    let mut line = format!(
+        "{verb} {} for {who} ({}) by {}",
+        b.province,
+        categories.join(", "),
+        b.operator
+    );
+    if let Some(since) = &state.since {
+        line.push_str(" since ");
+        line.push_str(&rfc3339(since));
+    }
+    if !b.reason.is_empty() {
+        line.push_str(": ");
+        line.push_str(&b.reason);
+    }
+    line
+}
+
+/// `throttle block` (`block`) or `throttle unblock`: one Operations call, its state printed.
+async fn region_block(
+    args: &RegionBlockArgs,
+    reason: Option<&str>,
+    block: bool,
+    out: &mut dyn Write,
+) -> Result<Outcome, AdminError> {
+    let mut client = OperationsClient::new(connect(&args.target).await?);
+    let request = proto::RegionBlock {
+        province: args.province.clone(),
+        enterprise_id: args.enterprise.clone().unwrap_or_default(),
+        categories: args
+            .categories
+            .iter()
+            .map(|&c| category_to_proto(c) as i32)
+            .collect(),
+        reason: reason.unwrap_or_default().to_owned(),
+        operator: args.operator.clone(),
+    };
+    let state = if block {
+        let reply = client.block_region(request).await;
+        reply.map_err(AdminError::rpc("Operations.BlockRegion"))?
+    } else {
+        let reply = client.unblock_region(request).await;
+        reply.map_err(AdminError::rpc("Operations.UnblockRegion"))?
+    };
+    writeln!(out, "{}", describe_block(&state.into_inner())).map_err(AdminError::Output)?;
+    Ok(Outcome::Clean)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -971,5 +1186,59 @@ mod tests {
         );
         assert_eq!(v["spam_score"], 0.25);
         assert_eq!(v["text"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn throttle_table_aligns_cjk_and_marks_every_enterprise() {
+        let state = |province: &str, enterprise: &str, manual: bool| proto::ThrottleState {
+            province: province.into(),
+            enterprise_id: enterprise.into(),
+            level: proto::ThrottleLevel::Warn as i32,
+            complaint_rate: 0.000312,
+            messages: 12000,
+            complaints: 4,
+            manual,
+            since: Some(prost_types::Timestamp {
+                seconds: 1_795_399_200,
+                nanos: 0,
+            }),
+        };
+        let rows: Vec<Vec<String>> = [state("广东", "ent-jd", true), state("内蒙古", "", false)]
+            .iter()
+            .map(|s| throttle_row(&throttle_cells(s)))
+            .collect();
+        assert_eq!(
+            table(&THROTTLE_COLUMNS, &rows),
+            "province  enterprise  level  manual  complaint_rate  messages  complaints  since\n\
+             广东      ent-jd      WARN   yes     0.0312%         12000     4           2026-11-23T02:00:00Z\n\
+             内蒙古    *           WARN   no      0.0312%         12000     4           2026-11-23T02:00:00Z\n"
+        );
+        let v: serde_json::Value = serde_json::from_str(&json_line(
+            &THROTTLE_COLUMNS,
+            &throttle_cells(&state("广东", "", false)),
+        ))
+        .unwrap();
+        assert_eq!(v["enterprise"], serde_json::Value::Null);
+        assert_eq!(v["manual"], false);
+        assert_eq!(v["complaint_rate"], 0.000312);
+    }
+
+    #[test]
+    fn block_states_read_as_a_sentence() {
+        let state = proto::RegionBlockState {
+            block: Some(proto::RegionBlock {
+                province: "广东".into(),
+                enterprise_id: String::new(),
+                categories: vec![proto::Category::Marketing as i32],
+                reason: String::new(),
+                operator: "ops-li".into(),
+            }),
+            blocked: false,
+            since: None,
+        };
+        assert_eq!(
+            describe_block(&state),
+            "unblocked 广东 for every enterprise (MARKETING) by ops-li"
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! The command line of API.md ("Command line and files"): `serve`, `check-config` and the operator
-//! commands `audit`, `backup`, `consent`, `decisions` and `optout` in this version. Flags are a contract: scripts
+//! commands `audit`, `backup`, `consent`, `decisions`, `optout` and `throttle` in this version. Flags are a contract: scripts
 //! and operators depend on them.
 
 use std::path::PathBuf;
@@ -51,6 +51,9 @@ pub enum AdminCommand {
     /// Bulk opt-outs.
     #[command(subcommand, name = "optout")]
     Optout(OptoutCommand),
+    /// Regional complaint-rate throttles: see them, block or lift a province by hand.
+    #[command(subcommand)]
+    Throttle(ThrottleCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -244,6 +247,91 @@ pub struct OptoutImportArgs {
     /// One opt-out per line; blank lines and lines starting with # are skipped.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ThrottleCommand {
+    /// Every (province, enterprise) above NORMAL and every operator block (Operations.ListThrottles).
+    Status(ThrottleStatusArgs),
+    /// Block a province (optionally for one enterprise) by hand; audited with --operator.
+    Block(ThrottleBlockArgs),
+    /// Lift an operator block; exit 2 when there is none.
+    Unblock(ThrottleUnblockArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ThrottleStatusArgs {
+    /// The daemon's gRPC address.
+    #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_TARGET)]
+    pub target: String,
+    /// Only this province (as in the number-segment table, e.g. 广东).
+    #[arg(long, value_name = "P")]
+    pub province: Option<String>,
+    /// Only this enterprise id.
+    #[arg(long, value_name = "E")]
+    pub enterprise: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+    pub format: StatusFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Jsonl,
+}
+
+/// What `throttle block|unblock` name: the region, the categories and who does it.
+#[derive(Debug, Clone, Args)]
+pub struct RegionBlockArgs {
+    /// The daemon's gRPC address.
+    #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_TARGET)]
+    pub target: String,
+    /// Province, as in the number-segment table (e.g. 广东, 北京).
+    #[arg(long, value_name = "P")]
+    pub province: String,
+    /// Only this enterprise id; every enterprise when absent.
+    #[arg(long, value_name = "E")]
+    pub enterprise: Option<String>,
+    /// A category to block (repeatable); MARKETING and LOAN_MARKETING when absent.
+    #[arg(long = "category", value_name = "C", value_enum, ignore_case = true)]
+    pub categories: Vec<BlockCategory>,
+    /// Who does it (audited).
+    #[arg(long, value_name = "NAME")]
+    pub operator: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ThrottleBlockArgs {
+    #[command(flatten)]
+    pub region: RegionBlockArgs,
+    /// Why (audited).
+    #[arg(long, value_name = "R")]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ThrottleUnblockArgs {
+    #[command(flatten)]
+    pub region: RegionBlockArgs,
+    /// Why (audited; optional when lifting).
+    #[arg(long, value_name = "R")]
+    pub reason: Option<String>,
+}
+
+/// The categories an operator block can name (case-insensitive on the command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BlockCategory {
+    #[value(name = "MARKETING")]
+    Marketing,
+    #[value(name = "LOAN_MARKETING")]
+    LoanMarketing,
+    #[value(name = "COLLECTION")]
+    Collection,
+    #[value(name = "SERVICE")]
+    Service,
+    #[value(name = "VERIFICATION")]
+    Verification,
 }
 
 fn parse_head(s: &str) -> Result<Head, String> {

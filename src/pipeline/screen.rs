@@ -20,6 +20,7 @@ use crate::proto::ReasonCode;
 use crate::region::{Region, RegionTable};
 use crate::registry::SubscriberRegistry;
 use crate::registry::senders::{Priority, Sender, SenderRegistry};
+use crate::throttle::quota::PortQuotas;
 use crate::throttle::region::RegionThrottle;
 
 /// Everything a reload replaces at once: the immutable configuration state screening reads.
@@ -41,15 +42,18 @@ pub struct LiveState {
     pub frequency: FrequencyCounter,
     pub duplicates: DuplicateWindow,
     pub throttle: Arc<RegionThrottle>,
+    pub quotas: PortQuotas,
 }
 
 impl LiveState {
     pub fn new(registry: Arc<dyn SubscriberRegistry>, throttle: Arc<RegionThrottle>) -> LiveState {
+        let quotas = PortQuotas::new(throttle.clock());
         LiveState {
             registry,
             frequency: FrequencyCounter::default(),
             duplicates: DuplicateWindow::default(),
             throttle,
+            quotas,
         }
     }
 }
@@ -196,6 +200,12 @@ pub fn screen<'s>(
             counts_frequency,
             now,
         ));
+    }
+    if let Some(s) = sender {
+        findings.extend(
+            live.quotas
+                .check(&s.port, s.quota, screened.segments.count, now),
+        );
     }
 
     let monitored = |code: ReasonCode| cfg.monitor_all || cfg.monitored[code as usize];

@@ -293,6 +293,7 @@ mod tests {
             categories: CategorySet::of(categories),
             priority: Priority::Normal,
             optout_confirmation: template.map(str::to_owned),
+            quota: Default::default(),
         }
     }
 

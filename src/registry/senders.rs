@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::config::ConfigError;
 use crate::domain::{Category, CategorySet, EnterpriseId};
 use crate::pipeline::normalize::Normalizer;
+use crate::throttle::quota::PortQuota;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +35,12 @@ pub struct SenderEntry {
     /// Reply confirmation template for this enterprise (registries issue); `{name}` is replaced.
     #[serde(default)]
     pub optout_confirmation: Option<String>,
+    /// Per-port quota: messages per second (0 or absent = unlimited; excess HOLD PORT_QUOTA).
+    #[serde(default)]
+    pub msgs_per_s: f64,
+    /// Per-port quota: SMS segments per second, every segment of a long SMS counted.
+    #[serde(default)]
+    pub segments_per_s: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +62,7 @@ pub struct Sender {
     pub categories: CategorySet,
     pub priority: Priority,
     pub optout_confirmation: Option<String>,
+    pub quota: PortQuota,
 }
 
 impl Sender {
@@ -151,6 +159,17 @@ impl SenderRegistry {
                     Priority::Normal
                 }
             };
+            for (key, v) in [
+                ("msgs_per_s", entry.msgs_per_s),
+                ("segments_per_s", entry.segments_per_s),
+            ] {
+                if !(v.is_finite() && v >= 0.0) {
+                    errors.push(ConfigError::new(
+                        at(key),
+                        format!("{v} must be 0 (unlimited) or more"),
+                    ));
+                }
+            }
             if errors.is_empty() {
                 by_port.insert(
                     port.to_owned(),
@@ -163,6 +182,10 @@ impl SenderRegistry {
                         categories,
                         priority,
                         optout_confirmation: entry.optout_confirmation.clone(),
+                        quota: PortQuota {
+                            msgs_per_s: entry.msgs_per_s,
+                            segments_per_s: entry.segments_per_s,
+                        },
                     }),
                 );
             }

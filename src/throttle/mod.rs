@@ -4,6 +4,7 @@
 //! numbers are operator policy: no public source gives carriers' thresholds, so they live in
 //! `throttles.toml` with RULES.md's defaults, and SetRegionPolicy overrides them durably.
 
+pub mod quota;
 pub mod region;
 pub mod window;
 

@@ -190,6 +190,11 @@ impl RegionThrottle {
         }
     }
 
+    /// The policy clock the limiters run on.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.clock.0)
+    }
+
     pub fn province_known(&self, province: &str) -> bool {
         self.provinces.contains_key(province)
     }

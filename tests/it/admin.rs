@@ -46,6 +46,12 @@ fn explain(o: &Output) -> String {
     )
 }
 
+/// Exit 0 and one JSON Lines object on stdout.
+fn json_of(o: &Output) -> serde_json::Value {
+    assert_eq!(o.status.code(), Some(0), "{}", explain(o));
+    serde_json::from_str(stdout(o).trim()).unwrap_or_else(|e| panic!("{e}: {}", explain(o)))
+}
+
 async fn registry(d: &TestDaemon) -> RegistryClient<tonic::transport::Channel> {
     RegistryClient::connect(format!("http://{}", d.grpc_addr))
         .await
@@ -220,8 +226,7 @@ async fn consent_query_quotes_csv_fields_and_rejects_bad_times() {
         "ent-cmb",
     ])
     .await;
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
-    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let v = json_of(&out);
     assert_eq!(v["evidence_ref"], "scan 7, \"signed\"");
 
     let out = portcullis(["consent", "query", "--msisdn", SUB, "--from", "yesterday"]).await;
@@ -338,8 +343,7 @@ async fn decisions_query_and_export_show_what_was_sent_without_verification_text
         "jsonl",
     ])
     .await;
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
-    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let v = json_of(&out);
     assert_eq!(v["decision_id"], code.decision_id.as_str());
     let out = portcullis([
         "decisions",
@@ -544,5 +548,182 @@ async fn backup_refuses_to_overwrite_an_existing_file() {
         explain(&out)
     );
     assert_eq!(std::fs::read_to_string(&existing).unwrap(), "keep me");
+    d.stop().await;
+}
+
+/// `portcullis throttle VERB --target TARGET --province PROVINCE --operator ops-li EXTRA...`.
+async fn throttle(target: &str, verb: &str, province: &str, extra: &[&str]) -> Output {
+    let head = [
+        "throttle",
+        verb,
+        "--target",
+        target,
+        "--province",
+        province,
+        "--operator",
+        "ops-li",
+    ];
+    portcullis(head.iter().chain(extra)).await
+}
+
+/// `portcullis throttle status --target TARGET EXTRA...`.
+async fn throttle_status(target: &str, extra: &[&str]) -> Output {
+    portcullis(
+        ["throttle", "status", "--target", target]
+            .iter()
+            .chain(extra),
+    )
+    .await
+}
+
+/// Exit 0 and stdout starting with `prefix`.
+fn assert_prints(out: &Output, prefix: &str) {
+    assert_eq!(out.status.code(), Some(0), "{}", explain(out));
+    assert!(stdout(out).starts_with(prefix), "{}", explain(out));
+}
+
+/// Exit 2 with `needle` on stderr.
+fn assert_error(out: &Output, needle: &str) {
+    assert_eq!(out.status.code(), Some(2), "{}", explain(out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(needle),
+        "{}",
+        explain(out)
+    );
+}
+
+/// `throttle block|status|unblock` against the daemon, and what screening makes of the block.
+#[tokio::test]
+async fn throttle_block_shows_in_status_refuses_marketing_and_lifts() {
+    let d = TestDaemon::start().await;
+    let target = d.grpc_addr.to_string();
+    const GUANGDONG_SUB: &str = "13005400000"; // 广东/深圳
+
+    let out = throttle_status(&target, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert_eq!(stdout(&out).trim(), "no region above NORMAL");
+
+    let out = throttle(
+        &target,
+        "block",
+        "广东",
+        &["--enterprise", "ent-jd", "--reason", "complaint spike"],
+    )
+    .await;
+    assert_prints(
+        &out,
+        "blocked 广东 for ent-jd (MARKETING, LOAN_MARKETING) by ops-li since ",
+    );
+    assert!(
+        stdout(&out).trim_end().ends_with(": complaint spike"),
+        "{}",
+        explain(&out)
+    );
+
+    let out = throttle_status(&target, &["--province", "广东"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let text = stdout(&out);
+    let lines: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines[0].join(" "),
+        "province enterprise level manual complaint_rate messages complaints since",
+        "{text}"
+    );
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(
+        lines[1][..6],
+        ["广东", "ent-jd", "BLOCKED", "yes", "0.0000%", "0"],
+        "{text}"
+    );
+    assert!(lines[1][7].parse::<jiff::Timestamp>().is_ok(), "{text}");
+
+    let out = throttle_status(&target, &["--enterprise", "ent-jd", "--format", "jsonl"]).await;
+    let v = json_of(&out);
+    assert_eq!(v["province"], "广东");
+    assert_eq!(v["enterprise"], "ent-jd");
+    assert_eq!(v["level"], "BLOCKED");
+    assert_eq!(v["manual"], true);
+    assert_eq!(v["complaint_rate"], 0.0);
+    assert!(
+        v["since"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .is_ok()
+    );
+
+    let marketing = d.screen(request(JD, GUANGDONG_SUB, MARKETING_JD)).await;
+    assert!(
+        reasons(&marketing).contains(&ReasonCode::ReasonRegionBlocked),
+        "{marketing:?}"
+    );
+    // Another province is not blocked.
+    let beijing = d.screen(request(JD, SUB, MARKETING_JD)).await;
+    assert!(
+        !reasons(&beijing).contains(&ReasonCode::ReasonRegionBlocked),
+        "{beijing:?}"
+    );
+
+    // Lifting it: --reason is optional.
+    let out = throttle(&target, "unblock", "广东", &["--enterprise", "ent-jd"]).await;
+    assert_prints(
+        &out,
+        "unblocked 广东 for ent-jd (MARKETING, LOAN_MARKETING) by ops-li",
+    );
+    let out = throttle_status(&target, &[]).await;
+    assert_eq!(
+        stdout(&out).trim(),
+        "no region above NORMAL",
+        "{}",
+        explain(&out)
+    );
+    let marketing = d.screen(request(JD, GUANGDONG_SUB, MARKETING_JD)).await;
+    assert!(
+        !reasons(&marketing).contains(&ReasonCode::ReasonRegionBlocked),
+        "{marketing:?}"
+    );
+
+    // Nothing left to lift: the server's NOT_FOUND, exit 2.
+    let out = throttle(&target, "unblock", "广东", &["--enterprise", "ent-jd"]).await;
+    assert_error(&out, "no operator block");
+
+    // An unknown province is the server's INVALID_ARGUMENT, naming it; a bad category is usage.
+    let out = throttle(&target, "block", "火星", &["--reason", "test"]).await;
+    assert_error(&out, "火星");
+    let out = throttle(
+        &target,
+        "block",
+        "广东",
+        &["--reason", "x", "--category", "fraud"],
+    )
+    .await;
+    assert_error(&out, "--category");
+
+    // Categories are case-insensitive; the whole province shows as `*`.
+    let out = throttle(
+        &target,
+        "block",
+        "广东",
+        &[
+            "--category",
+            "collection",
+            "--category",
+            "Loan_Marketing",
+            "--reason",
+            "drill",
+        ],
+    )
+    .await;
+    assert_prints(
+        &out,
+        "blocked 广东 for every enterprise (LOAN_MARKETING, COLLECTION)",
+    );
+    let out = throttle_status(&target, &[]).await;
+    let text = stdout(&out);
+    let row: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(row[..4], ["广东", "*", "BLOCKED", "yes"], "{text}");
     d.stop().await;
 }

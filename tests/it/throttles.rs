@@ -309,3 +309,68 @@ async fn an_operator_block_survives_kill_9_and_an_unblock_does_too() {
     );
     third.kill9();
 }
+
+#[tokio::test]
+async fn a_port_over_its_quota_is_held_and_every_segment_counts() {
+    let mut senders = std::fs::read_to_string(repo_path("config/senders.toml")).unwrap();
+    senders = senders.replacen(
+        "port = \"106900888\"",
+        "port = \"106900888\"\nmsgs_per_s = 2.0",
+        1,
+    );
+    senders = senders.replacen(
+        "port = \"10690001234\"",
+        "port = \"10690001234\"\nsegments_per_s = 16.0",
+        1,
+    );
+    let d = TestDaemon::start_with(DaemonOptions {
+        config: Some("[files]\nsenders = \"senders.toml\"\n".into()),
+        files: vec![("senders.toml".into(), senders)],
+        ..Default::default()
+    })
+    .await;
+    let notice = "【顺丰速运】您的快件已到达丰巢柜，取件码 38291，请及时取件。";
+    assert_eq!(
+        d.screen(request(SF, "13800138000", notice)).await.verdict(),
+        Verdict::Release
+    );
+    let held = d.screen(request(SF, "13800138001", notice)).await;
+    assert_eq!(held.verdict(), Verdict::Hold, "{held:?}");
+    assert_eq!(reasons(&held), vec![ReasonCode::ReasonPortQuota]);
+    assert_eq!(held.smpp_status, 0x58);
+    d.clock.advance(Duration::from_millis(500));
+    assert_eq!(
+        d.screen(request(SF, "13800138002", notice)).await.verdict(),
+        Verdict::Release
+    );
+
+    // Segments: a port with a 16-segment/s quota takes two 8-segment notices at once, not a third.
+    let long = format!(
+        "【招商银行】{}",
+        "尊敬的客户，您的账户已完成年度信息核验，无需任何操作，详询95555。".repeat(14)
+    );
+    let first = d.screen(request(CMB, "13800138003", &long)).await;
+    assert_eq!(first.segments, 8, "{first:?}");
+    assert_eq!(first.verdict(), Verdict::Release, "{first:?}");
+    assert_eq!(
+        d.screen(request(CMB, "13800138004", &long)).await.verdict(),
+        Verdict::Release
+    );
+    let third = d.screen(request(CMB, "13800138005", &long)).await;
+    assert_eq!(
+        reasons(&third),
+        vec![ReasonCode::ReasonPortQuota],
+        "{third:?}"
+    );
+    d.clock.advance(Duration::from_secs(1));
+    assert_eq!(
+        d.screen(request(CMB, "13800138006", &long)).await.verdict(),
+        Verdict::Release
+    );
+    // Other ports are not limited.
+    assert_eq!(
+        d.screen(request(JD, "13800138007", CODE)).await.verdict(),
+        Verdict::Release
+    );
+    d.stop().await;
+}
