@@ -233,27 +233,30 @@ impl Store {
     }
 
     /// Loads the registry state into the in-memory indexes the hot path reads.
-    pub async fn load_registry(
-        &self,
-        registry: &InMemoryRegistry,
-    ) -> Result<(usize, usize), StoreError> {
+    pub async fn load_registry(&self, registry: &InMemoryRegistry) -> Result<(usize, usize), StoreError> {
+        use futures::TryStreamExt;
         let mut consents = 0;
-        let rows = sqlx::query("SELECT consent_id, msisdn, enterprise, channel, evidence_ref, evidence_sha256, scope, granted_at_ns, expires_at_ns, revoked_at_ns, recorded_at_ns FROM consents")
-            .fetch_all(&self.read)
-            .await?;
-        for row in &rows {
-            let c = consent_from_row(row)?;
+        let mut rows = sqlx::query("SELECT consent_id, msisdn, enterprise, channel, evidence_ref, evidence_sha256, scope, granted_at_ns, expires_at_ns, revoked_at_ns, recorded_at_ns FROM consents")
+            .fetch(&self.read);
+        while let Some(row) = rows.try_next().await? {
+            let c = consent_from_row(&row)?;
             writer::apply_to_registry(registry, &Event::ConsentGranted(c));
             consents += 1;
         }
+        drop(rows);
+        // Streamed, three columns, no owned row: ten million opt-outs must not mean ten million
+        // decoded rows in memory at once.
         let mut opt_outs = 0;
-        let rows = sqlx::query("SELECT record_id, msisdn, enterprise, scope, opted_out, channel, at_ns FROM opt_outs WHERE opted_out = 1")
-            .fetch_all(&self.read)
-            .await?;
-        for row in &rows {
-            let o = opt_out_from_row(row)?;
-            writer::apply_to_registry(registry, &Event::OptedOut(o));
-            opt_outs += 1;
+        let mut rows =
+            sqlx::query("SELECT msisdn, enterprise, scope FROM opt_outs WHERE opted_out = 1").fetch(&self.read);
+        while let Some(row) = rows.try_next().await? {
+            let msisdn: &str = row.try_get("msisdn")?;
+            let enterprise: &str = row.try_get("enterprise")?;
+            let scope = writer::scope_from_bits(row.try_get::<i64, _>("scope")? as u8);
+            if let (Some(m), Some(scope)) = (crate::domain::Msisdn::parse(msisdn), scope) {
+                registry.opt_out(m, (!enterprise.is_empty()).then_some(enterprise), scope);
+                opt_outs += 1;
+            }
         }
         Ok((consents, opt_outs))
     }
