@@ -233,7 +233,10 @@ impl Store {
     }
 
     /// Loads the registry state into the in-memory indexes the hot path reads.
-    pub async fn load_registry(&self, registry: &InMemoryRegistry) -> Result<(usize, usize), StoreError> {
+    pub async fn load_registry(
+        &self,
+        registry: &InMemoryRegistry,
+    ) -> Result<(usize, usize), StoreError> {
         use futures::TryStreamExt;
         let mut consents = 0;
         let mut rows = sqlx::query("SELECT consent_id, msisdn, enterprise, channel, evidence_ref, evidence_sha256, scope, granted_at_ns, expires_at_ns, revoked_at_ns, recorded_at_ns FROM consents")
@@ -248,7 +251,8 @@ impl Store {
         // decoded rows in memory at once.
         let mut opt_outs = 0;
         let mut rows =
-            sqlx::query("SELECT msisdn, enterprise, scope FROM opt_outs WHERE opted_out = 1").fetch(&self.read);
+            sqlx::query("SELECT msisdn, enterprise, scope FROM opt_outs WHERE opted_out = 1")
+                .fetch(&self.read);
         while let Some(row) = rows.try_next().await? {
             let msisdn: &str = row.try_get("msisdn")?;
             let enterprise: &str = row.try_get("enterprise")?;
