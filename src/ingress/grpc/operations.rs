@@ -95,6 +95,11 @@ impl OperationsService {
     }
 }
 
+/// Does an existing block cover the same (province, enterprise) as a request? One block per pair.
+fn same_target(b: &ManualBlock, row: &RegionBlockRow) -> bool {
+    b.province == row.province && b.enterprise.as_deref().unwrap_or("") == row.enterprise
+}
+
 fn policy_to_proto(province: &str, p: &RegionPolicy) -> proto::RegionPolicy {
     proto::RegionPolicy {
         province: province.to_owned(),
@@ -132,10 +137,7 @@ impl Operations for OperationsService {
         let mut blocks: Vec<ManualBlock> = throttle
             .blocks()
             .iter()
-            .filter(|b| {
-                !(b.province == row.province
-                    && b.enterprise.as_deref().unwrap_or("") == row.enterprise)
-            })
+            .filter(|b| !same_target(b, &row))
             .cloned()
             .collect();
         blocks.push(ManualBlock::from_row(&row));
@@ -151,9 +153,7 @@ impl Operations for OperationsService {
         let mut row = self.block_row(&request.into_inner(), false)?;
         let throttle = &self.screener.live().throttle;
         let current = throttle.blocks();
-        let Some(existing) = current.iter().find(|b| {
-            b.province == row.province && b.enterprise.as_deref().unwrap_or("") == row.enterprise
-        }) else {
+        let Some(existing) = current.iter().find(|b| same_target(b, &row)) else {
             return Err(Status::not_found(format!(
                 "no operator block on {} for {}",
                 row.province,
@@ -171,10 +171,7 @@ impl Operations for OperationsService {
             .map_err(Status::from)?;
         let blocks = current
             .iter()
-            .filter(|b| {
-                !(b.province == row.province
-                    && b.enterprise.as_deref().unwrap_or("") == row.enterprise)
-            })
+            .filter(|b| !same_target(b, &row))
             .cloned()
             .collect();
         throttle.set_blocks(blocks);
