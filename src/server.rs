@@ -30,7 +30,7 @@ use crate::region::RegionTable;
 use crate::registry::InMemoryRegistry;
 use crate::screening::Screener;
 use crate::store::retention::RetentionPolicy;
-use crate::store::{Store, StoreError};
+use crate::store::{RegistryStore, Store, StoreError};
 use crate::throttle::region::{ManualBlock, RegionThrottle};
 
 /// Sockets bound before `run` (the two API.md log lines name their actual addresses).
@@ -136,12 +136,14 @@ pub async fn run(
     let grace = config.server.grace_period;
 
     // Durable state first: the indexes are loaded before anything is served.
-    let store = Store::open_with(
-        &config.server.data_dir,
-        Arc::clone(&deps.registry),
-        &config.server.store,
-    )
-    .await?;
+    let store: Arc<dyn RegistryStore> = Arc::new(
+        Store::open_with(
+            &config.server.data_dir,
+            Arc::clone(&deps.registry),
+            &config.server.store,
+        )
+        .await?,
+    );
     let (consents, opt_outs) = store.load_registry(&deps.registry).await?;
     let now_s = deps.clock.now().as_second();
     let decided = store.load_idempotency(now_s).await?;
@@ -247,7 +249,7 @@ pub async fn run(
     });
 
     // Retention: consent expiries recorded and records past the floor and the maximum purged.
-    let retention_store = store.clone();
+    let retention_store = Arc::clone(&store);
     let retention_screener = Arc::clone(&screener);
     let retention_cancel = cancel.clone();
     let (consent_months, max_months) = (
@@ -289,10 +291,13 @@ pub async fn run(
         .build_v1()?;
     let screening = ScreeningServer::new(ScreeningService::new(
         Arc::clone(&screener),
-        store.clone(),
+        Arc::clone(&store),
         config.server.stream_buffer,
     ));
-    let registry_service = Arc::new(RegistryService::new(Arc::clone(&screener), store.clone()));
+    let registry_service = Arc::new(RegistryService::new(
+        Arc::clone(&screener),
+        Arc::clone(&store),
+    ));
     // State is loaded (the snapshot was built before `run`); only now say so.
     health_reporter
         .set_serving::<ScreeningServer<ScreeningService>>()
@@ -321,14 +326,14 @@ pub async fn run(
         .add_service(RegistryServer::from_arc(Arc::clone(&registry_service)))
         .add_service(ComplaintsServer::from_arc(registry_service))
         .add_service(ComplianceServer::new(ComplianceService::new(
-            store.clone(),
+            Arc::clone(&store),
             Arc::clone(&screener),
             config.server.retention_consent_months,
             config.server.retention_max_months,
         )))
         .add_service(OperationsServer::new(OperationsService::new(
             Arc::clone(&screener),
-            store.clone(),
+            Arc::clone(&store),
         )))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), signal);
     tracing::info!("grpc listening on {grpc_addr}");

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod event;
 pub mod retention;
+pub mod seam;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use crate::metrics::StoreMetrics;
 use crate::registry::InMemoryRegistry;
 use audit::{GENESIS, Head, VerifyReport};
 use event::{ConsentRow, Event, OptOutRow};
+pub use seam::RegistryStore;
 pub use writer::IdempotencyRow;
 
 /// The file that marks an initialised data dir: present + store missing = refuse to start.
@@ -166,7 +168,7 @@ impl Store {
 
     /// Queues a write; resolves once it is queued (waiting while the queue is full). The returned
     /// receiver resolves once the write is committed.
-    pub(crate) async fn enqueue(
+    pub async fn enqueue(
         &self,
         events: Vec<Event>,
         idempotency: Vec<IdempotencyRow>,

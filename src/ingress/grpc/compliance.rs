@@ -15,7 +15,7 @@ use crate::screening::Screener;
 use crate::store::audit::Head;
 use crate::store::event::Event;
 use crate::store::retention::RetentionPolicy;
-use crate::store::{DecisionFilter, Store, StoredEvent};
+use crate::store::{DecisionFilter, RegistryStore, StoredEvent};
 use std::sync::Arc;
 
 type BoxStream<T> = Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -25,7 +25,7 @@ const DEFAULT_DECISION_LIMIT: u32 = 1000;
 const MAX_DECISION_LIMIT: u32 = 100_000;
 
 pub struct ComplianceService {
-    store: Store,
+    store: Arc<dyn RegistryStore>,
     screener: Arc<Screener>,
     consent_months: u32,
     max_months: u32,
@@ -33,7 +33,7 @@ pub struct ComplianceService {
 
 impl ComplianceService {
     pub fn new(
-        store: Store,
+        store: Arc<dyn RegistryStore>,
         screener: Arc<Screener>,
         consent_months: u32,
         max_months: u32,

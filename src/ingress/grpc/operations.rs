@@ -11,18 +11,18 @@ use crate::domain::{Category, CategorySet};
 use crate::proto::operations_server::Operations;
 use crate::proto::{self, ThrottleLevel};
 use crate::screening::Screener;
-use crate::store::Store;
+use crate::store::RegistryStore;
 use crate::store::event::{Event, RegionBlockRow, RegionPolicyRow};
 use crate::throttle::RegionPolicy;
 use crate::throttle::region::{Level, ManualBlock};
 
 pub struct OperationsService {
     screener: Arc<Screener>,
-    store: Store,
+    store: Arc<dyn RegistryStore>,
 }
 
 impl OperationsService {
-    pub fn new(screener: Arc<Screener>, store: Store) -> OperationsService {
+    pub fn new(screener: Arc<Screener>, store: Arc<dyn RegistryStore>) -> OperationsService {
         OperationsService { screener, store }
     }
 

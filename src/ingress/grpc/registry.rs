@@ -15,7 +15,7 @@ use crate::proto::{self, Channel};
 use crate::registry::DEFAULT_CONSENT_SCOPE;
 use crate::registry::reply::{self, ReplyIntent};
 use crate::screening::Screener;
-use crate::store::Store;
+use crate::store::RegistryStore;
 use crate::store::event::{ComplaintRow, ConsentRow, Event, OptOutRow};
 
 /// Clock skew tolerated on times a client says are not in the future.
@@ -28,11 +28,11 @@ const MAX_ENTERPRISE_ID: usize = 64;
 
 pub struct RegistryService {
     screener: Arc<Screener>,
-    store: Store,
+    store: Arc<dyn RegistryStore>,
 }
 
 impl RegistryService {
-    pub fn new(screener: Arc<Screener>, store: Store) -> RegistryService {
+    pub fn new(screener: Arc<Screener>, store: Arc<dyn RegistryStore>) -> RegistryService {
         RegistryService { screener, store }
     }
 

@@ -13,16 +13,20 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::proto::screening_server::Screening;
 use crate::proto::{Decision, ScreenRequest};
 use crate::screening::{Persist, RequestError, Screener};
-use crate::store::Store;
+use crate::store::RegistryStore;
 
 pub struct ScreeningService {
     screener: Arc<Screener>,
-    store: Store,
+    store: Arc<dyn RegistryStore>,
     stream_buffer: usize,
 }
 
 impl ScreeningService {
-    pub fn new(screener: Arc<Screener>, store: Store, stream_buffer: usize) -> ScreeningService {
+    pub fn new(
+        screener: Arc<Screener>,
+        store: Arc<dyn RegistryStore>,
+        stream_buffer: usize,
+    ) -> ScreeningService {
         ScreeningService {
             screener,
             store,
@@ -37,7 +41,7 @@ impl ScreeningService {
 /// last few milliseconds of decisions; a gateway's retry then gets a fresh decision.
 async fn screen_and_queue(
     screener: &Screener,
-    store: &Store,
+    store: &dyn RegistryStore,
     req: &ScreenRequest,
 ) -> Result<Decision, RequestError> {
     let (decision, persist) = screener.screen(req)?;
@@ -60,7 +64,7 @@ async fn screen_and_queue(
 impl Screening for ScreeningService {
     async fn screen(&self, request: Request<ScreenRequest>) -> Result<Response<Decision>, Status> {
         let req = request.into_inner();
-        screen_and_queue(&self.screener, &self.store, &req)
+        screen_and_queue(&self.screener, self.store.as_ref(), &req)
             .await
             .map(Response::new)
             .map_err(Status::from)
@@ -75,13 +79,14 @@ impl Screening for ScreeningService {
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(self.stream_buffer);
         let screener = Arc::clone(&self.screener);
-        let store = self.store.clone();
+        let store = Arc::clone(&self.store);
         tokio::spawn(async move {
             screener.metrics().streams_active.increment(1.0);
             while let Some(item) = inbound.next().await {
                 let (answer, last) = match item {
                     Ok(req) => {
-                        let decision = match screen_and_queue(&screener, &store, &req).await {
+                        let decision = match screen_and_queue(&screener, store.as_ref(), &req).await
+                        {
                             Ok(d) => d,
                             Err(e) => screener.malformed_decision(&req, &e),
                         };
