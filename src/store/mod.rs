@@ -68,7 +68,6 @@ pub struct Store {
     read: SqlitePool,
     writes: mpsc::Sender<WriteRequest>,
     metrics: Arc<StoreMetrics>,
-    path: PathBuf,
 }
 
 /// Queue depth of the writer: beyond it, writers wait (back-pressure), never drop.
@@ -158,12 +157,7 @@ impl Store {
             read,
             writes: tx,
             metrics,
-            path: db,
         })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Queues a write; resolves once it is queued (waiting while the queue is full). The returned
