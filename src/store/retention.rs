@@ -29,10 +29,12 @@ pub(crate) enum Purge {
     ConsentRow {
         consent_id: String,
     },
+    /// Only the row written by `record_id`: a newer opt-in or opt-out for the key stays.
     OptOutRow {
         msisdn: String,
         enterprise: String,
         scope: u8,
+        record_id: String,
     },
     ComplaintRow {
         complaint_id: String,
@@ -291,6 +293,7 @@ impl Store {
                 msisdn: o.msisdn.clone(),
                 enterprise: o.enterprise.clone(),
                 scope: o.scope,
+                record_id: o.record_id.clone(),
             },
         ]))
     }

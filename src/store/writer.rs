@@ -142,6 +142,72 @@ pub(crate) async fn run(
     }
 }
 
+/// One audit_events row waiting for a multi-row INSERT.
+struct AuditRow<'a> {
+    seq: u64,
+    event: &'a Event,
+    payload: String,
+    hash: [u8; 32],
+}
+
+/// Rows per multi-row INSERT: 11 parameters each, well under SQLite's parameter limit. Statements
+/// are what costs on this path (each is a round trip to the SQLite worker thread), not rows.
+const ROWS_PER_INSERT: usize = 64;
+
+async fn insert_audit_rows(
+    tx: &mut sqlx::SqliteConnection,
+    batch_id: i64,
+    rows: &mut Vec<AuditRow<'_>>,
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO audit_events (seq, batch_id, kind, at_ns, msisdn, enterprise, sender_port, message_id, consent_id, payload, hash) ",
+        );
+        q.push_values(chunk, |mut b, r| {
+            let (port, message_id) = r.event.message_key().unzip();
+            b.push_bind(r.seq as i64)
+                .push_bind(batch_id)
+                .push_bind(r.event.kind())
+                .push_bind(r.event.at_ns())
+                .push_bind(r.event.msisdn().to_owned())
+                .push_bind(r.event.enterprise().to_owned())
+                .push_bind(port.map(str::to_owned))
+                .push_bind(message_id.map(str::to_owned))
+                .push_bind(r.event.consent_id().map(str::to_owned))
+                .push_bind(r.payload.clone())
+                .push_bind(audit::to_hex(&r.hash));
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    rows.clear();
+    Ok(())
+}
+
+/// Opt-out state rows in event order: INSERT OR REPLACE keeps the last row per key, as applying
+/// them one by one would.
+async fn upsert_opt_outs(
+    tx: &mut sqlx::SqliteConnection,
+    rows: &mut Vec<&OptOutRow>,
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT OR REPLACE INTO opt_outs (msisdn, enterprise, scope, opted_out, channel, at_ns, record_id) ",
+        );
+        q.push_values(chunk, |mut b, o| {
+            b.push_bind(o.msisdn.clone())
+                .push_bind(o.enterprise.clone())
+                .push_bind(i64::from(o.scope))
+                .push_bind(o.opted_out)
+                .push_bind(o.channel)
+                .push_bind(o.at_ns)
+                .push_bind(o.record_id.clone());
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    rows.clear();
+    Ok(())
+}
+
 async fn write_batch(
     pool: &SqlitePool,
     chain: &mut ChainState,
@@ -151,32 +217,31 @@ async fn write_batch(
     let mut seq = chain.next_seq;
     let mut hashes: Vec<[u8; 32]> = Vec::new();
     let mut assigned = Vec::with_capacity(requests.len());
+    let mut audit_rows: Vec<AuditRow<'_>> = Vec::new();
+    let mut opt_out_rows: Vec<&OptOutRow> = Vec::new();
     for req in requests {
         let mut seqs = Vec::with_capacity(req.events.len());
         for event in &req.events {
             let payload = event.canonical();
-            let kind = event.kind();
-            let at_ns = event.at_ns();
-            let hash = audit::record_hash(seq, kind, at_ns, &payload);
-            let (port, message_id) = event.message_key().unzip();
-            sqlx::query("INSERT INTO audit_events (seq, batch_id, kind, at_ns, msisdn, enterprise, sender_port, message_id, consent_id, payload, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-                .bind(seq as i64)
-                .bind(chain.next_batch)
-                .bind(kind)
-                .bind(at_ns)
-                .bind(event.msisdn())
-                .bind(event.enterprise())
-                .bind(port)
-                .bind(message_id)
-                .bind(event.consent_id())
-                .bind(&payload)
-                .bind(audit::to_hex(&hash))
-                .execute(&mut *tx)
-                .await?;
-            apply_to_tables(&mut tx, event).await?;
+            let hash = audit::record_hash(seq, event.kind(), event.at_ns(), &payload);
+            match event {
+                Event::OptedOut(o) | Event::OptedIn(o) => opt_out_rows.push(o),
+                _ => apply_to_tables(&mut tx, event).await?,
+            }
+            audit_rows.push(AuditRow {
+                seq,
+                event,
+                payload,
+                hash,
+            });
             hashes.push(hash);
             seqs.push(seq);
             seq += 1;
+        }
+        if !req.purge.is_empty() {
+            // A purge may touch rows written earlier in this batch: write those first.
+            insert_audit_rows(&mut tx, chain.next_batch, &mut audit_rows).await?;
+            upsert_opt_outs(&mut tx, &mut opt_out_rows).await?;
         }
         for p in &req.purge {
             apply_purge(&mut tx, p, req.purged_at_ns).await?;
@@ -200,6 +265,8 @@ async fn write_batch(
         }
         assigned.push(seqs);
     }
+    insert_audit_rows(&mut tx, chain.next_batch, &mut audit_rows).await?;
+    upsert_opt_outs(&mut tx, &mut opt_out_rows).await?;
     let batch = if hashes.is_empty() {
         None
     } else {
@@ -246,11 +313,15 @@ async fn apply_purge(
             msisdn,
             enterprise,
             scope,
+            record_id,
         } => {
-            sqlx::query("DELETE FROM opt_outs WHERE msisdn = ? AND enterprise = ? AND scope = ? AND opted_out = 0")
-                .bind(msisdn)
-                .bind(enterprise)
-                .bind(i64::from(*scope))
+            sqlx::query(
+                "DELETE FROM opt_outs WHERE msisdn = ? AND enterprise = ? AND scope = ? AND opted_out = 0 AND record_id = ?",
+            )
+            .bind(msisdn)
+            .bind(enterprise)
+            .bind(i64::from(*scope))
+            .bind(record_id)
                 .execute(&mut *tx)
                 .await?;
         }
