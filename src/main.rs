@@ -63,6 +63,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .enable_all()
                 .build()?;
             runtime.block_on(async move {
+                let shutdown = shutdown_signal()?;
                 let listeners =
                     Listeners::bind(config.server.grpc_addr, config.server.metrics_addr).await?;
                 let deps = Deps {
@@ -70,7 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     registry: Arc::new(InMemoryRegistry::new()),
                     regions,
                 };
-                server::run(config, listeners, deps, shutdown_signal()).await?;
+                server::run(config, listeners, deps, shutdown).await?;
                 Ok::<_, anyhow::Error>(())
             })?;
             Ok(ExitCode::SUCCESS)
@@ -128,28 +129,25 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
-            (Ok(mut term), Ok(mut int)) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+/// Installs the SIGTERM/SIGINT handlers now — before anything is bound and logged, so a signal
+/// sent as soon as the listen lines appear is a graceful stop, not the default kill — and returns
+/// the future that resolves on the first of them.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    Ok(async {
         let _ = tokio::signal::ctrl_c().await;
-    }
+    })
 }

@@ -364,18 +364,8 @@ async fn apply_to_tables(tx: &mut sqlx::SqliteConnection, event: &Event) -> Resu
                 .execute(&mut *tx)
                 .await?;
         }
-        Event::OptedOut(o) | Event::OptedIn(o) => {
-            sqlx::query("INSERT OR REPLACE INTO opt_outs (msisdn, enterprise, scope, opted_out, channel, at_ns, record_id) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                .bind(&o.msisdn)
-                .bind(&o.enterprise)
-                .bind(i64::from(o.scope))
-                .bind(o.opted_out)
-                .bind(o.channel)
-                .bind(o.at_ns)
-                .bind(&o.record_id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        // write_batch batches these; one path either way.
+        Event::OptedOut(o) | Event::OptedIn(o) => upsert_opt_outs(tx, &mut vec![o]).await?,
         Event::Complaint(c) => {
             sqlx::query("INSERT INTO complaints (complaint_id, msisdn, sender_port, enterprise, province, received_at_ns, source, message_id, wrong_recipient) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
                 .bind(&c.complaint_id)

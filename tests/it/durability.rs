@@ -178,18 +178,7 @@ async fn an_initialised_data_dir_without_its_store_refuses_to_start() {
     let first = DaemonProcess::spawn(&data);
     first.kill9();
     std::fs::remove_file(data.join("portcullis.db")).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .args([
-            "serve",
-            "--grpc-addr",
-            "127.0.0.1:0",
-            "--metrics-addr",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(&data)
-        .output()
-        .unwrap();
+    let out = serve_once(&data);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("portcullis.db is missing"), "{stderr}");
@@ -337,7 +326,19 @@ async fn a_corrupt_store_is_a_clear_error_not_an_empty_registry() {
         let _ = std::fs::remove_file(data.join(format!("portcullis.db{suffix}")));
     }
     std::fs::write(data.join("portcullis.db"), vec![0x5a; 64 * 1024]).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
+    let out = serve_once(&data);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not a database") || stderr.contains("malformed"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("grpc listening"), "{stderr}");
+}
+
+/// Runs `serve` on `data` and returns once it exits (it should refuse to start).
+fn serve_once(data: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
         .args([
             "serve",
             "--grpc-addr",
@@ -346,14 +347,7 @@ async fn a_corrupt_store_is_a_clear_error_not_an_empty_registry() {
             "127.0.0.1:0",
             "--data-dir",
         ])
-        .arg(&data)
+        .arg(data)
         .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("not a database") || stderr.contains("malformed"),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("grpc listening"), "{stderr}");
+        .unwrap()
 }
