@@ -532,73 +532,69 @@ impl Replay {
         let rows = sqlx::query("SELECT consent_id, msisdn, enterprise, channel, evidence_ref, evidence_sha256, scope, granted_at_ns, expires_at_ns, revoked_at_ns, recorded_at_ns FROM consents")
             .fetch_all(pool)
             .await?;
-        let mut seen = 0usize;
-        for row in &rows {
-            let c = super::consent_from_row(row)?;
-            match self.consents.get(&c.consent_id) {
-                Some((expected, _)) if *expected == c => seen += 1,
-                Some((_, seq)) => {
-                    return Ok(Some((
-                        *seq,
-                        format!(
-                            "consents row {} differs from its audit events",
-                            c.consent_id
-                        ),
-                    )));
-                }
-                None => {
-                    return Ok(Some((
-                        0,
-                        format!("consents row {} has no audit event", c.consent_id),
-                    )));
-                }
-            }
-        }
-        if seen != self.consents.len() {
-            return Ok(Some((
-                0,
-                format!(
-                    "{} consent record(s) of the audit chain are missing from the consents table",
-                    self.consents.len() - seen
-                ),
-            )));
+        let consents = rows
+            .iter()
+            .map(|r| {
+                super::consent_from_row(r).map(|c| (c.consent_id.clone(), c.consent_id.clone(), c))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(found) = first_difference(&self.consents, consents, "consents", "consent") {
+            return Ok(Some(found));
         }
         let rows = sqlx::query(
             "SELECT record_id, msisdn, enterprise, scope, opted_out, channel, at_ns FROM opt_outs",
         )
         .fetch_all(pool)
         .await?;
-        let mut seen = 0usize;
-        for row in &rows {
-            let o = super::opt_out_from_row(row)?;
-            match self
-                .opt_outs
-                .get(&(o.msisdn.clone(), o.enterprise.clone(), o.scope))
-            {
-                Some((expected, _)) if *expected == o => seen += 1,
-                Some((_, seq)) => {
-                    return Ok(Some((
-                        *seq,
-                        format!("opt_outs row {} differs from its audit events", o.record_id),
-                    )));
-                }
-                None => {
-                    return Ok(Some((
-                        0,
-                        format!("opt_outs row {} has no audit event", o.record_id),
-                    )));
-                }
-            }
-        }
-        if seen != self.opt_outs.len() {
-            return Ok(Some((
-                0,
-                format!(
-                    "{} opt-out record(s) of the audit chain are missing from the opt_outs table",
-                    self.opt_outs.len() - seen
-                ),
-            )));
-        }
-        Ok(None)
+        let opt_outs = rows
+            .iter()
+            .map(|r| {
+                super::opt_out_from_row(r).map(|o| {
+                    (
+                        (o.msisdn.clone(), o.enterprise.clone(), o.scope),
+                        o.record_id.clone(),
+                        o,
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(first_difference(
+            &self.opt_outs,
+            opt_outs,
+            "opt_outs",
+            "opt-out",
+        ))
     }
+}
+
+/// The first state row (key, row id, row) that differs from the replay, has no event, or the count
+/// of replayed records missing from the table.
+fn first_difference<K: Ord, R: PartialEq>(
+    replayed: &BTreeMap<K, (R, u64)>,
+    rows: Vec<(K, String, R)>,
+    table: &str,
+    record: &str,
+) -> Option<(u64, String)> {
+    let mut seen = 0usize;
+    for (key, id, row) in rows {
+        match replayed.get(&key) {
+            Some((expected, _)) if *expected == row => seen += 1,
+            Some((_, seq)) => {
+                return Some((
+                    *seq,
+                    format!("{table} row {id} differs from its audit events"),
+                ));
+            }
+            None => return Some((0, format!("{table} row {id} has no audit event"))),
+        }
+    }
+    (seen != replayed.len()).then(|| {
+        (
+            0,
+            format!(
+                "{} {record} record(s) of the audit chain are missing from the {table} table",
+                replayed.len() - seen
+            ),
+        )
+    })
 }
