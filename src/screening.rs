@@ -15,6 +15,7 @@ use crate::config::malformed_smpp_status;
 use crate::domain::{Category, Msisdn, stable_hash64};
 use crate::idempotency::{IdempotencyStore, MessageKey, Prior, Stored};
 use crate::metrics::Metrics;
+use crate::pipeline::policy::PolicyConfig;
 use crate::pipeline::screen::{self, LiveState, Scratch, Screened, Snapshot, Submission};
 use crate::pipeline::verdict::Verdict;
 use crate::proto::{self, ReasonCode};
@@ -307,7 +308,7 @@ impl Screener {
         let started = std::time::Instant::now();
         let (decision, facts) = SCRATCH.with_borrow_mut(|scratch| {
             let screened = screen::screen(&snap, &self.live, &sub, now, scratch);
-            self.record_metrics(&screened, scratch);
+            self.record_metrics(&snap.policy, &screened, scratch);
             let facts = DecisionFacts {
                 category: screened.category,
                 dup_hash: screened.dup_hash,
@@ -471,7 +472,8 @@ impl Screener {
             .set(self.idempotency.holds_len() as f64);
     }
 
-    fn record_metrics(&self, screened: &Screened<'_>, scratch: &Scratch) {
+    /// `policy` is the one the message was screened with (a reload may have swapped it since).
+    fn record_metrics(&self, policy: &PolicyConfig, screened: &Screened<'_>, scratch: &Scratch) {
         let outcome = &screened.outcome;
         let enforced_reason = if outcome.verdict == Verdict::Release {
             None
@@ -481,9 +483,8 @@ impl Screener {
         self.metrics
             .decision(outcome.verdict, enforced_reason, screened.category);
         if outcome.monitored_verdict.is_some() {
-            let snap = self.snapshot.load();
             for f in &scratch.findings {
-                if snap.policy.monitor_all || snap.policy.monitored[f.code as usize] {
+                if policy.monitor_all || policy.monitored[f.code as usize] {
                     self.metrics.monitor_override(f.code);
                 }
             }
