@@ -1,5 +1,5 @@
 //! The command line of API.md ("Command line and files"): `serve`, `check-config` and the operator
-//! commands `audit`, `backup`, `consent`, `decisions`, `optout` and `throttle` in this version. Flags are a contract: scripts
+//! commands `audit`, `backup`, `consent`, `decisions`, `optout` and `throttle`, and the model's `train` and `eval`. Flags are a contract: scripts
 //! and operators depend on them.
 
 use std::path::PathBuf;
@@ -29,6 +29,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Validate a configuration: every error at once; exit 0 valid, 78 invalid.
     CheckConfig(CheckConfigArgs),
+    /// Train the content model on labeled TSV files (label, text) and write it to --out.
+    Train(TrainArgs),
+    /// Score a model on a labeled file, in that file's own label space.
+    Eval(EvalArgs),
     #[command(flatten)]
     Admin(AdminCommand),
 }
@@ -401,4 +405,65 @@ impl CheckConfigArgs {
             },
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Labeled files (UTF-8 TSV with a header naming `label` and `text`).
+    #[arg(long, value_name = "FILE.tsv", num_args = 1.., required = true)]
+    pub data: Vec<PathBuf>,
+    /// Where to write the model.
+    #[arg(long, value_name = "MODEL")]
+    pub out: PathBuf,
+    /// Seed of the training order (same data and seed: same model bytes).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// Include the operators' corrections (Operations.Feedback) stored by a daemon.
+    #[arg(long)]
+    pub feedback: bool,
+    /// With --feedback: a stopped daemon's data dir, read-only.
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "feedback",
+        conflicts_with = "target"
+    )]
+    pub data_dir: Option<PathBuf>,
+    /// With --feedback: a running daemon's gRPC address.
+    #[arg(long, value_name = "HOST:PORT", requires = "feedback")]
+    pub target: Option<String>,
+    /// Passes over the data.
+    #[arg(long, value_name = "N", default_value_t = 12)]
+    pub epochs: u32,
+    /// log2 of the spam head's hash buckets (model size grows with it).
+    #[arg(long, value_name = "N", default_value_t = 22)]
+    pub bits: u8,
+    /// log2 of the other heads' hash buckets.
+    #[arg(long, value_name = "N", default_value_t = 18)]
+    pub head_bits: u8,
+    /// Longest character n-gram.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_n: u8,
+    /// AdaGrad step size.
+    #[arg(long, value_name = "R", default_value_t = 0.5)]
+    pub learning_rate: f32,
+    /// L2 penalty on the weights an update touches.
+    #[arg(long, value_name = "L", default_value_t = 1e-6)]
+    pub l2: f32,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The model file.
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    /// A labeled file (UTF-8 TSV with a header naming `label` and `text`).
+    #[arg(long, value_name = "FILE.tsv")]
+    pub data: PathBuf,
+    /// One JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// The spam score at which serving flags a message (policy.spam_reject_score).
+    #[arg(long, value_name = "SCORE", default_value_t = 0.8)]
+    pub spam_reject_score: f64,
 }

@@ -33,6 +33,9 @@ pub struct Stored {
     pub text_hash: u64,
     /// Unix seconds: for finals the end of the TTL, for holds `hold_until`.
     pub until: i64,
+    /// The text's campaign fingerprint, so a complaint naming this message attaches to its
+    /// campaign (0 when unknown: restored from the store, which does not keep it).
+    pub fingerprint: u128,
 }
 
 #[derive(Debug, Default)]
@@ -51,6 +54,14 @@ pub enum Prior {
 }
 
 impl IdempotencyStore {
+    /// The campaign fingerprint of a decided (final or held) message, if known.
+    pub fn fingerprint(&self, key: MessageKey) -> Option<u128> {
+        [&self.finals, &self.holds]
+            .into_iter()
+            .find_map(|map| map.get(&key).map(|s| s.fingerprint))
+            .filter(|&fp| fp != 0)
+    }
+
     pub fn prior(&self, key: MessageKey, text_hash: u64, now: i64) -> Prior {
         for map in [&self.finals, &self.holds] {
             if let Some(s) = map.get(&key)

@@ -37,3 +37,4 @@ pub mod screening;
 pub mod server;
 pub mod store;
 pub mod throttle;
+pub mod training;

@@ -14,6 +14,7 @@ use portcullis::config::{self, ConfigError, LogFormat};
 use portcullis::region::RegionTable;
 use portcullis::registry::InMemoryRegistry;
 use portcullis::server::{self, Deps, Listeners};
+use portcullis::training;
 
 /// sysexits.h EX_CONFIG: the configuration is invalid.
 const EX_CONFIG: u8 = 78;
@@ -36,6 +37,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Admin(command) => Ok(run_admin(command)),
+        Command::Train(args) => Ok(ExitCode::from(training::cli::train(&args))),
+        Command::Eval(args) => Ok(ExitCode::from(training::cli::eval(&args))),
         Command::CheckConfig(args) => match config::load(&args.source(), &embedded_regions()?) {
             Ok(config) => {
                 println!(

@@ -114,6 +114,7 @@ impl Persist {
 struct DecisionFacts {
     category: Option<Category>,
     dup_hash: u64,
+    fingerprint: u128,
     emergency: bool,
     enterprise: String,
 }
@@ -272,6 +273,27 @@ impl Screener {
         &self.metrics
     }
 
+    /// The campaign fingerprint of a complaint's message: the decided message it names, else the
+    /// complained text itself when it has enough of one (12321 reports carry the SMS).
+    pub fn complaint_fingerprint(&self, sender_port: &str, message_id: &str, text: &str) -> u128 {
+        if !message_id.is_empty()
+            && let Some(fp) = self
+                .idempotency
+                .fingerprint(MessageKey::new(sender_port, message_id))
+        {
+            return fp;
+        }
+        if text.chars().count() < 10 {
+            return 0;
+        }
+        let snap = self.snapshot();
+        let mut norm = crate::pipeline::normalize::NormalizedText::default();
+        snap.normalizer.normalize_into(text, &mut norm);
+        crate::pipeline::classify::features::with_scratch(|s| {
+            crate::pipeline::classify::fingerprint::simhash(&norm, s)
+        })
+    }
+
     pub fn live(&self) -> &LiveState {
         &self.live
     }
@@ -312,6 +334,7 @@ impl Screener {
             let facts = DecisionFacts {
                 category: screened.category,
                 dup_hash: screened.dup_hash,
+                fingerprint: screened.fingerprint,
                 emergency: screened.emergency,
                 enterprise: screened
                     .sender
@@ -339,6 +362,7 @@ impl Screener {
                     decision: Arc::clone(&decision),
                     text_hash,
                     until,
+                    fingerprint: facts.fingerprint,
                 },
             );
         } else {
@@ -349,6 +373,7 @@ impl Screener {
                     decision: Arc::clone(&decision),
                     text_hash,
                     until,
+                    fingerprint: facts.fingerprint,
                 },
             );
             persist.idempotency = Some(IdempotencyRow {
@@ -388,6 +413,7 @@ impl Screener {
                     decision: Arc::new(decision),
                     text_hash: row.text_hash,
                     until: row.until_s,
+                    fingerprint: 0,
                 },
             );
             restored += 1;
@@ -550,6 +576,13 @@ fn to_proto(
             .iter()
             .map(|s| format!("{}{MONITOR_SUFFIX}", snap.rules.symbol_name(*s))),
     );
+    if let Some(model) = &scratch.class.model {
+        let suffix = if model.monitored { MONITOR_SUFFIX } else { "" };
+        symbols.extend(model.symbols().map(|s| format!("{s}{suffix}")));
+    }
+    if scratch.class.complained_campaign {
+        symbols.push("FUZZY_COMPLAINED".to_owned());
+    }
     if screened.emergency {
         symbols.push("EMERGENCY_SENDER".to_owned());
     }

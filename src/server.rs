@@ -167,6 +167,17 @@ pub async fn run(
     let complaints = store
         .complaints_since((now_s - window_secs) * 1_000_000_000)
         .await?;
+    let fingerprint = screener.snapshot().policy.fingerprint;
+    let campaign_since_s = now_s - i64::from(fingerprint.window_days) * 86_400;
+    for (fp, at_ns) in store
+        .complaint_fingerprints(campaign_since_s.saturating_mul(1_000_000_000))
+        .await?
+    {
+        screener
+            .live()
+            .campaigns
+            .complain(fp, at_ns.div_euclid(1_000_000_000), &fingerprint);
+    }
     for (province, policy) in store.region_policies().await? {
         throttle.set_override(&province, policy);
     }

@@ -13,6 +13,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::domain::{Category, CategorySet};
+use crate::pipeline::classify::fingerprint::FingerprintSettings;
+use crate::pipeline::classify::model::{ContentModel, ModelError, ModelSettings, ServingModel};
 use crate::pipeline::classify::rules::{RuleError, RuleSet};
 use crate::pipeline::normalize::Normalizer;
 use crate::pipeline::policy::{DailyWindow, PolicyConfig};
@@ -83,6 +85,52 @@ struct RawConfig {
     store: RawStore,
     audit: RawAudit,
     log: RawLog,
+    model: RawModel,
+    fingerprint: RawFingerprint,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawModel {
+    enabled: bool,
+    monitor: bool,
+    fraud_threshold: f32,
+    illegal_threshold: f32,
+    category_weight: f32,
+}
+
+impl Default for RawModel {
+    fn default() -> RawModel {
+        let d = ModelSettings::default();
+        RawModel {
+            enabled: true,
+            monitor: d.monitor,
+            fraud_threshold: d.fraud_threshold,
+            illegal_threshold: d.illegal_threshold,
+            category_weight: d.category_weight,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawFingerprint {
+    max_distance: u32,
+    min_complaints: u32,
+    spam: f64,
+    window_days: u32,
+}
+
+impl Default for RawFingerprint {
+    fn default() -> RawFingerprint {
+        let d = FingerprintSettings::default();
+        RawFingerprint {
+            max_distance: d.max_distance,
+            min_complaints: d.min_complaints,
+            spam: d.spam,
+            window_days: d.window_days,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -135,6 +183,7 @@ struct RawFiles {
     senders: Option<PathBuf>,
     rules: Option<PathBuf>,
     throttles: Option<PathBuf>,
+    model: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -272,6 +321,7 @@ impl ConfigSource {
                 files.extend(raw.files.senders.map(|p| base.join(p)));
             }
             files.extend(raw.files.throttles.map(|p| base.join(p)));
+            files.extend(raw.files.model.map(|p| base.join(p)));
             if let Some(rules) = raw.files.rules.map(|p| base.join(p)) {
                 if let Some(dir) = rules.parent() {
                     files.push(dir.join("keywords"));
@@ -333,10 +383,18 @@ pub fn load(source: &ConfigSource, regions: &Arc<RegionTable>) -> Result<Config,
     };
 
     let throttles = load_throttles(source, &raw, base, regions, &mut errors);
-    match (server, policy, senders, rules, throttles) {
-        (Some(server), Some(policy), Some(senders), Some(rules), Some(throttles))
+    let model = load_model(source, &raw, base, &mut errors);
+    match (server, policy, senders, rules, throttles, model) {
+        (Some(server), Some(policy), Some(senders), Some(rules), Some(throttles), Some(model))
             if errors.is_empty() =>
         {
+            let model = model.map(|m| {
+                let settings = ModelSettings {
+                    spam_threshold: policy.spam_reject_score as f32,
+                    ..model_settings(&raw.model)
+                };
+                ServingModel::new(m, settings, &rules)
+            });
             Ok(Config {
                 source: source.clone(),
                 server,
@@ -348,11 +406,92 @@ pub fn load(source: &ConfigSource, regions: &Arc<RegionTable>) -> Result<Config,
                     rules,
                     normalizer,
                     regions: Arc::clone(regions),
-                    model: None,
+                    model,
                 },
             })
         }
         _ => Err(errors),
+    }
+}
+
+/// The model shipped in the binary: what `serve` without --config, or a config naming no model, uses.
+const EMBEDDED_MODEL: &[u8] = include_bytes!("../../config/models/default.pcm");
+
+/// `Some(None)`: no model (`[model] enabled = false`); `None`: an error was recorded.
+fn load_model(
+    source: &ConfigSource,
+    raw: &RawConfig,
+    base: &Path,
+    errors: &mut Vec<ConfigError>,
+) -> Option<Option<Arc<ContentModel>>> {
+    let m = &raw.model;
+    let before = errors.len();
+    for (key, v) in [
+        ("fraud_threshold", m.fraud_threshold),
+        ("illegal_threshold", m.illegal_threshold),
+    ] {
+        if !(v > 0.0 && v <= 1.0) {
+            errors.push(ConfigError::new(
+                format!("model.{key}"),
+                format!("{v} is not in (0, 1]"),
+            ));
+        }
+    }
+    if !(m.category_weight >= 0.0 && m.category_weight.is_finite()) {
+        errors.push(ConfigError::new(
+            "model.category_weight",
+            format!("{} is not a finite number >= 0", m.category_weight),
+        ));
+    }
+    let f = &raw.fingerprint;
+    if f.max_distance > 48 {
+        errors.push(ConfigError::new(
+            "fingerprint.max_distance",
+            format!(
+                "{} bits of 128 would join unrelated texts (at most 48)",
+                f.max_distance
+            ),
+        ));
+    }
+    if f.min_complaints == 0 {
+        errors.push(ConfigError::new(
+            "fingerprint.min_complaints",
+            "must be at least 1",
+        ));
+    }
+    if !f.spam.is_finite() {
+        errors.push(ConfigError::new(
+            "fingerprint.spam",
+            "must be a finite number",
+        ));
+    }
+    if errors.len() > before {
+        return None;
+    }
+    if !m.enabled {
+        return Some(None);
+    }
+    let loaded = match (&source.config_path, &raw.files.model) {
+        (Some(_), Some(rel)) => ContentModel::load(&base.join(rel)),
+        _ => ContentModel::from_bytes(EMBEDDED_MODEL)
+            .map_err(|e| ModelError::new("<embedded config/models/default.pcm>", e)),
+    };
+    match loaded {
+        Ok(model) => Some(Some(Arc::new(model))),
+        Err(e) => {
+            errors.push(ConfigError::new("files.model", e.to_string()));
+            None
+        }
+    }
+}
+
+fn model_settings(m: &RawModel) -> ModelSettings {
+    ModelSettings {
+        monitor: m.monitor,
+        fraud_threshold: m.fraud_threshold,
+        illegal_threshold: m.illegal_threshold,
+        category_weight: m.category_weight,
+        ..ModelSettings::default()
     }
 }
 
@@ -660,6 +799,12 @@ fn validate_policy(raw: &RawConfig, errors: &mut Vec<ConfigError>) -> Option<Pol
         frequency_cap_per_day: p.frequency_cap_per_day,
         duplicate_window_secs: i64::from(p.duplicate_window_hours) * 3600,
         spam_reject_score: p.spam_reject_score,
+        fingerprint: FingerprintSettings {
+            max_distance: raw.fingerprint.max_distance,
+            min_complaints: raw.fingerprint.min_complaints,
+            spam: raw.fingerprint.spam,
+            window_days: raw.fingerprint.window_days,
+        },
         idempotency_ttl_secs: i64::from(raw.idempotency.ttl_hours) * 3600,
         smpp_status,
         smpp_status_bad_msisdn,

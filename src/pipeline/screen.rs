@@ -7,9 +7,10 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use crate::domain::{Category, Msisdn, stable_hash64};
-use crate::pipeline::classify::Classification;
-use crate::pipeline::classify::model::ContentModel;
+use crate::pipeline::classify::fingerprint::{self, CampaignIndex};
+use crate::pipeline::classify::model::ServingModel;
 use crate::pipeline::classify::rules::RuleSet;
+use crate::pipeline::classify::{self, Classification, features};
 use crate::pipeline::normalize::{NormalizedText, Normalizer};
 use crate::pipeline::policy::duplicate::DuplicateWindow;
 use crate::pipeline::policy::frequency::FrequencyCounter;
@@ -32,8 +33,8 @@ pub struct Snapshot {
     pub rules: RuleSet,
     pub normalizer: Normalizer,
     pub regions: Arc<RegionTable>,
-    /// The trained content model, when one is configured (the classifier issue).
-    pub model: Option<Arc<dyn ContentModel>>,
+    /// The trained content model bound to `rules`, when one is configured.
+    pub model: Option<ServingModel>,
 }
 
 /// The mutable state screening reads and (on release) updates.
@@ -43,6 +44,8 @@ pub struct LiveState {
     pub duplicates: DuplicateWindow,
     pub throttle: Arc<RegionThrottle>,
     pub quotas: PortQuotas,
+    /// Complained campaigns (fingerprints), shared with the Complaints service.
+    pub campaigns: Arc<CampaignIndex>,
 }
 
 impl LiveState {
@@ -54,6 +57,7 @@ impl LiveState {
             duplicates: DuplicateWindow::default(),
             throttle,
             quotas,
+            campaigns: Arc::new(CampaignIndex::default()),
         }
     }
 }
@@ -92,6 +96,8 @@ pub struct Screened<'s> {
     pub emergency: bool,
     /// The duplicate-detection key of the normalized text (kept with the idempotency record).
     pub dup_hash: u64,
+    /// The campaign fingerprint (SimHash) of the text; complaints about this message attach to it.
+    pub fingerprint: u128,
 }
 
 pub fn screen<'s>(
@@ -121,6 +127,7 @@ pub fn screen<'s>(
         smpp_status: 0,
         emergency: false,
         dup_hash: 0,
+        fingerprint: 0,
     };
     if sender.is_some_and(|s| s.priority == Priority::Emergency) {
         scratch.class = Classification::default();
@@ -128,9 +135,19 @@ pub fn screen<'s>(
         return screened;
     }
 
-    snap.rules.classify(&scratch.norm, &mut scratch.class);
-    if let Some(model) = &snap.model {
-        model.refine(&scratch.norm, &mut scratch.class);
+    classify::classify(
+        &snap.rules,
+        snap.model.as_ref(),
+        &scratch.norm,
+        &mut scratch.class,
+    );
+    screened.fingerprint = features::with_scratch(|s| fingerprint::simhash(&scratch.norm, s));
+    let fp = &cfg.fingerprint;
+    if live
+        .campaigns
+        .is_complained(screened.fingerprint, fp.max_distance)
+    {
+        scratch.class.mark_complained_campaign(fp.spam);
     }
     let category = scratch.class.category.unwrap_or(Category::Service);
     screened.category = Some(category);

@@ -46,6 +46,9 @@ pub struct ComplaintRow {
     pub text: String,
     pub message_id: String,
     pub wrong_recipient: bool,
+    /// The campaign fingerprint (128-bit SimHash, hex) it attaches to; "" when none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
 }
 
 /// An audited decision: the request (text omitted for VERIFICATION) and the decision, as protobuf

@@ -337,6 +337,30 @@ impl Store {
             .collect()
     }
 
+    /// Campaign fingerprints of the complaints since `since_ns` (from the audit records, which keep
+    /// them), oldest first.
+    pub async fn complaint_fingerprints(
+        &self,
+        since_ns: i64,
+    ) -> Result<Vec<(u128, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT json_extract(payload, '$.fingerprint') AS fp, at_ns FROM audit_events \
+             WHERE kind = 'complaint' AND at_ns >= ? AND payload IS NOT NULL ORDER BY at_ns",
+        )
+        .bind(since_ns)
+        .fetch_all(&self.read)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let fp: Option<String> = r.try_get("fp")?;
+            let at: i64 = r.try_get("at_ns")?;
+            if let Some(fp) = fp.and_then(|f| u128::from_str_radix(&f, 16).ok()) {
+                out.push((fp, at));
+            }
+        }
+        Ok(out)
+    }
+
     /// Registry events (everything but decisions) for a subscriber and/or enterprise, oldest first
     /// (Compliance.ConsentHistory).
     pub async fn registry_events(

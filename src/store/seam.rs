@@ -35,6 +35,9 @@ pub trait RegistryStore: Send + Sync + 'static {
         &self,
         since_ns: i64,
     ) -> Result<Vec<(String, String, i64)>, StoreError>;
+    /// (fingerprint, received_at_ns) of the complaints since `since_ns` that attached to a
+    /// campaign, oldest first.
+    async fn complaint_fingerprints(&self, since_ns: i64) -> Result<Vec<(u128, i64)>, StoreError>;
     async fn region_blocks(&self) -> Result<Vec<RegionBlockRow>, StoreError>;
     async fn region_policies(&self) -> Result<Vec<(String, RegionPolicy)>, StoreError>;
 
@@ -98,6 +101,9 @@ impl RegistryStore for Store {
         since_ns: i64,
     ) -> Result<Vec<(String, String, i64)>, StoreError> {
         Store::complaints_since(self, since_ns).await
+    }
+    async fn complaint_fingerprints(&self, since_ns: i64) -> Result<Vec<(u128, i64)>, StoreError> {
+        Store::complaint_fingerprints(self, since_ns).await
     }
     async fn region_blocks(&self) -> Result<Vec<RegionBlockRow>, StoreError> {
         Store::region_blocks(self).await

@@ -6,6 +6,7 @@ mod admin;
 mod cli;
 mod durability;
 mod malformed;
+mod model;
 mod registry;
 mod reload;
 mod retention;

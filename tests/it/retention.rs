@@ -106,6 +106,7 @@ async fn records_past_the_floor_and_the_maximum_become_tombstones() {
                 text: "广告太多".into(),
                 message_id: String::new(),
                 wrong_recipient: false,
+                fingerprint: String::new(),
             }),
         ])
         .await

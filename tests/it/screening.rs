@@ -264,9 +264,18 @@ async fn commercial_without_signature_or_optout_notice() {
         ))
         .await;
     assert_eq!(no_notice.verdict(), Verdict::Reject);
+    // Deciding reason first; the content model may add SPAM_CONTENT (marketing with no way out
+    // reads as spam to it), never anything else.
+    let found = reasons(&no_notice);
     assert_eq!(
-        reasons(&no_notice),
-        vec![ReasonCode::ReasonMissingOptoutNotice],
+        found[0],
+        ReasonCode::ReasonMissingOptoutNotice,
+        "{no_notice:?}"
+    );
+    assert!(
+        found[1..]
+            .iter()
+            .all(|r| *r == ReasonCode::ReasonSpamContent),
         "{no_notice:?}"
     );
     d.stop().await;

@@ -347,7 +347,7 @@ async fn a_port_over_its_quota_is_held_and_every_segment_counts() {
     // Segments: a port with a 16-segment/s quota takes two 8-segment notices at once, not a third.
     let long = format!(
         "【招商银行】{}",
-        "尊敬的客户，您的账户已完成年度信息核验，无需任何操作，详询95555。".repeat(14)
+        "尊敬的客户，您本月的信用卡账单已出，应还金额3250元，还款日12月5日，详询95555。".repeat(11)
     );
     let first = d.screen(request(CMB, "13800138003", &long)).await;
     assert_eq!(first.segments, 8, "{first:?}");

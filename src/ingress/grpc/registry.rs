@@ -388,6 +388,13 @@ impl Complaints for RegistryService {
             text: c.text.chars().take(2000).collect(),
             message_id: c.message_id.clone(),
             wrong_recipient: c.wrong_recipient,
+            fingerprint: match self
+                .screener
+                .complaint_fingerprint(port, &c.message_id, &c.text)
+            {
+                0 => String::new(),
+                fp => format!("{fp:032x}"),
+            },
         };
         let mut opt_outs = Vec::new();
         if let Some(s) = sender {
@@ -415,9 +422,18 @@ impl Complaints for RegistryService {
         };
         drop(snap);
         let province = complaint.province.clone();
+        let fingerprint = u128::from_str_radix(&complaint.fingerprint, 16).unwrap_or(0);
         let mut events = vec![Event::Complaint(complaint)];
         events.extend(opt_outs.into_iter().map(Event::OptedOut));
         self.commit(events).await?;
+        if fingerprint != 0 {
+            let settings = self.screener.snapshot().policy.fingerprint;
+            self.screener.live().campaigns.complain(
+                fingerprint,
+                received_at_ns.div_euclid(1_000_000_000),
+                &settings,
+            );
+        }
         if !province.is_empty() && !ack.enterprise_id.is_empty() {
             let at = jiff::Timestamp::from_nanosecond(i128::from(received_at_ns)).unwrap_or(now);
             self.screener

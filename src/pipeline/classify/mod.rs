@@ -1,6 +1,8 @@
-//! Content classification: named rules (symbols with weights) from `config/rules.toml`, and the seam
-//! where a trained model plugs in. The symbols that fire are the explanation a Decision carries.
+//! Content classification: named rules (symbols with weights) from `config/rules.toml`, then the
+//! trained content model (`model`), and the campaign fingerprint (`fingerprint`). The symbols that fire are the explanation a Decision carries.
 
+pub mod features;
+pub mod fingerprint;
 pub mod model;
 pub mod rules;
 
@@ -27,4 +29,72 @@ pub struct Classification {
     pub symbols: Vec<SymbolId>,
     /// Symbols of rules in monitor mode that fired: reported, never counted.
     pub monitored_symbols: Vec<SymbolId>,
+    /// What the content model concluded, when one is loaded (its flags and evidence are symbols).
+    pub model: Option<model::ModelOutput>,
+    /// The text belongs to a campaign past its complaint limit (symbol FUZZY_COMPLAINED).
+    pub complained_campaign: bool,
+}
+
+impl Classification {
+    /// A complained campaign: adds `spam` to the spam logit.
+    pub fn mark_complained_campaign(&mut self, spam: f64) {
+        self.complained_campaign = true;
+        self.spam_logit += spam;
+        self.spam_score = 1.0 / (1.0 + (-self.spam_logit).exp());
+    }
+
+    /// Folds the model's conclusion into the rules' (unless the model is in shadow mode):
+    /// the spam score is the more confident of the two (a message is as spammy as either scorer
+    /// can show), the model's category probabilities add evidence, and a FRAUD_SUSPECT or ILLEGAL
+    /// probability over its threshold decides the category on its own.
+    pub fn apply_model(
+        &mut self,
+        out: &model::ModelOutput,
+        model: &model::ServingModel,
+        rules: &rules::RuleSet,
+    ) {
+        self.model = Some(*out);
+        if out.monitored {
+            return;
+        }
+        let p = f64::from(out.spam_score).clamp(1e-6, 1.0 - 1e-6);
+        let logit = (p / (1.0 - p)).ln();
+        if logit > self.spam_logit {
+            self.spam_logit = logit;
+            self.spam_score = p;
+        }
+        let weight = model.settings.category_weight;
+        for c in Category::ALL {
+            let severe = matches!(c, Category::FraudSuspect | Category::Illegal);
+            if !severe {
+                self.category_scores[c.index()] += weight * out.category_probability[c.index()];
+            }
+        }
+        if out.flags & model::FLAG_FRAUD != 0 {
+            self.category_scores[Category::FraudSuspect.index()] += DECISIVE;
+        }
+        if out.flags & model::FLAG_ILLEGAL != 0 {
+            self.category_scores[Category::Illegal.index()] += DECISIVE;
+        }
+        self.category = Some(rules.decide_category(&self.category_scores));
+    }
+}
+
+/// Evidence no combination of rules reaches: the model's severe flag decides the category.
+const DECISIVE: f32 = 100.0;
+
+/// Rules, then the model when there is one: the whole of classification for one message.
+pub fn classify(
+    rules: &rules::RuleSet,
+    model: Option<&model::ServingModel>,
+    norm: &crate::pipeline::normalize::NormalizedText,
+    out: &mut Classification,
+) {
+    rules.classify(norm, out);
+    out.model = None;
+    out.complained_campaign = false;
+    if let Some(model) = model {
+        let scored = model.score(norm, out);
+        out.apply_model(&scored, model, rules);
+    }
 }

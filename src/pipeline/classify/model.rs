@@ -1,17 +1,590 @@
-//! The seam for a trained content model (hashed character n-grams, the classifier issue). Rules
-//! catch what someone wrote a keyword for; a model generalises to the next campaign. It runs after
-//! the rules, sees their symbols and adds its evidence to the same `Classification`, so policy and
-//! the explanation stay in one place.
+//! The trained content model: a linear model over hashed character n-grams and rule symbols
+//! (`features`), with one softmax *head* per label space. Rules catch what someone wrote a keyword
+//! for; the model generalises to the next campaign. It runs after the rules, sees their symbols and
+//! adds its evidence to the same `Classification`, so policy and the explanation stay in one place.
+//!
+//! Heads: `spam` (ham/spam: the spam score), `category` (API.md's categories: serving), and one per
+//! other label set it was trained on (e.g. `fbs`, the fake-base-station categories), used by
+//! `portcullis eval`. Training lives in `crate::training`; this module only loads and scores.
+//!
+//! File format (gzip of): magic `PCMODEL\0`, u32 format version, u32 header length, the header as
+//! JSON (heads with their table sizes, feature spec, calibration, provenance), then each head's
+//! weights as i8 (bucket-major, one scale per head), then a SHA-256 of everything before it. A file that fails any check is
+//! refused with the reason, and the model already serving keeps serving.
 
-use crate::pipeline::classify::Classification;
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::features::{self, FeatureScratch, FeatureSpec};
+use crate::domain::Category;
 use crate::pipeline::normalize::NormalizedText;
 
-pub trait ContentModel: Send + Sync + 'static {
-    /// Name and version, reported with decisions and metrics.
-    fn version(&self) -> &str;
+const MAGIC: &[u8; 8] = b"PCMODEL\0";
+const FORMAT_VERSION: u32 = 1;
+/// Refuse to inflate more than this: a model is a few MB; a corrupt length must not exhaust memory.
+const MAX_INFLATED: u64 = 256 << 20;
+/// Table sizes a head may have (log2 of buckets).
+pub const MIN_BITS: u8 = 10;
+pub const MAX_BITS: u8 = 24;
 
-    /// Refines the rules' conclusion in place: adds log-odds to `spam_logit` (and recomputes
-    /// `spam_score`), adjusts `category_scores` and `category`, and may push model symbols.
-    /// Synchronous and allocation-free on the hot path, like the rules.
-    fn refine(&self, norm: &NormalizedText, class: &mut Classification);
+/// The head that gives the spam score, and its two classes.
+pub const SPAM_HEAD: &str = "spam";
+pub const SPAM: &str = "spam";
+pub const HAM: &str = "ham";
+/// The head whose classes are API.md's categories (VERIFICATION, ...).
+pub const CATEGORY_HEAD: &str = "category";
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("model {path}: {message}")]
+pub struct ModelError {
+    pub path: String,
+    pub message: String,
+}
+
+impl ModelError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> ModelError {
+        ModelError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The JSON header of a model file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    /// "pcm1-" and the first 12 hex digits of the SHA-256 of the header (without this field) and
+    /// weights: changes whenever anything in the model changes.
+    pub version: String,
+    pub max_n: u8,
+    pub heads: Vec<HeadHeader>,
+    /// Platt scaling of the spam head: P(spam) = sigmoid(a * (z_spam - z_ham) + b).
+    pub calibration: [f32; 2],
+    /// How it was trained: seed, epochs, rows per file, feedback rows (for the model card).
+    pub provenance: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadHeader {
+    pub name: String,
+    /// log2 of the head's hash buckets.
+    pub bits: u8,
+    pub labels: Vec<String>,
+    pub bias: Vec<f32>,
+    /// weight = i8 * scale.
+    pub scale: f32,
+}
+
+/// One softmax head.
+#[derive(Debug, Clone)]
+pub struct Head {
+    pub name: String,
+    pub bits: u8,
+    pub labels: Vec<String>,
+    pub bias: Vec<f32>,
+    pub scale: f32,
+    /// buckets × labels, bucket-major.
+    pub weights: Vec<i8>,
+}
+
+impl Head {
+    pub fn classes(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn label_index(&self, label: &str) -> Option<usize> {
+        self.labels.iter().position(|l| l == label)
+    }
+
+    /// Raw scores (logits) of every class for `features` into `out` (length = classes).
+    pub fn logits(&self, features: &[(u64, f32)], out: &mut [f32]) {
+        let k = self.classes();
+        out[..k].copy_from_slice(&self.bias);
+        let mut acc = [0.0f32; 32];
+        let acc = &mut acc[..k.min(32)];
+        for &(hash, value) in features {
+            let start = features::bucket(hash, self.bits) * k;
+            if let Some(row) = self.weights.get(start..start + k) {
+                for (a, &w) in acc.iter_mut().zip(row) {
+                    *a += f32::from(w) * value;
+                }
+            }
+        }
+        for (o, a) in out.iter_mut().zip(acc.iter()) {
+            *o += a * self.scale;
+        }
+    }
+
+    /// The contribution of one bucket to the margin of class `a` over class `b`.
+    fn margin_weight(&self, hash: u64, a: usize, b: usize) -> f32 {
+        let k = self.classes();
+        let row = features::bucket(hash, self.bits) * k;
+        let wa = self.weights.get(row + a).copied().unwrap_or(0);
+        let wb = self.weights.get(row + b).copied().unwrap_or(0);
+        (f32::from(wa) - f32::from(wb)) * self.scale
+    }
+}
+
+/// A loaded model.
+#[derive(Debug, Clone)]
+pub struct ContentModel {
+    pub header: Header,
+    pub spec: FeatureSpec,
+    pub heads: Vec<Head>,
+}
+
+impl ContentModel {
+    pub fn version(&self) -> &str {
+        &self.header.version
+    }
+
+    pub fn head(&self, name: &str) -> Option<&Head> {
+        self.heads.iter().find(|h| h.name == name)
+    }
+
+    /// Bytes of weights held in memory.
+    pub fn weight_bytes(&self) -> usize {
+        self.heads.iter().map(|h| h.weights.len()).sum::<usize>()
+    }
+
+    /// Loads and checks a model file.
+    pub fn load(path: &Path) -> Result<ContentModel, ModelError> {
+        let shown = path.display().to_string();
+        let bytes = std::fs::read(path)
+            .map_err(|e| ModelError::new(&shown, format!("cannot read: {e}")))?;
+        ContentModel::from_bytes(&bytes).map_err(|m| ModelError::new(shown, m))
+    }
+
+    /// Parses a model file's bytes (gzip); the error says what is wrong, for `ModelError`.
+    pub fn from_bytes(gz: &[u8]) -> Result<ContentModel, String> {
+        let mut raw = Vec::new();
+        flate2::read::GzDecoder::new(gz)
+            .take(MAX_INFLATED)
+            .read_to_end(&mut raw)
+            .map_err(|e| format!("not a gzip model file or truncated ({e})"))?;
+        if raw.len() < MAGIC.len() + 8 + 32 {
+            return Err(format!("too short ({} bytes inflated)", raw.len()));
+        }
+        let (body, digest) = raw.split_at(raw.len() - 32);
+        if Sha256::digest(body)[..] != *digest {
+            return Err("checksum mismatch: the file is corrupt or truncated".into());
+        }
+        let mut r = Reader { buf: body, pos: 0 };
+        if r.take(8)? != MAGIC {
+            return Err("not a Portcullis model (bad magic)".into());
+        }
+        let format = r.u32()?;
+        if format != FORMAT_VERSION {
+            return Err(format!(
+                "format version {format}, this build reads {FORMAT_VERSION}"
+            ));
+        }
+        let header_len = r.u32()? as usize;
+        let header: Header =
+            serde_json::from_slice(r.take(header_len)?).map_err(|e| format!("bad header: {e}"))?;
+        if header.max_n == 0 || usize::from(header.max_n) > features::MAX_N {
+            return Err(format!(
+                "max_n {} outside 1..={}",
+                header.max_n,
+                features::MAX_N
+            ));
+        }
+        let spec = FeatureSpec {
+            max_n: header.max_n,
+        };
+        let mut heads = Vec::with_capacity(header.heads.len());
+        for h in &header.heads {
+            let k = h.labels.len();
+            if !(2..=32).contains(&k) || h.bias.len() != k || !h.scale.is_finite() {
+                return Err(format!("head {}: inconsistent shape", h.name));
+            }
+            if !(MIN_BITS..=MAX_BITS).contains(&h.bits) {
+                return Err(format!(
+                    "head {}: bits {} outside {MIN_BITS}..={MAX_BITS}",
+                    h.name, h.bits
+                ));
+            }
+            let weights = r
+                .take((1usize << h.bits) * k)?
+                .iter()
+                .map(|&b| b as i8)
+                .collect();
+            heads.push(Head {
+                name: h.name.clone(),
+                bits: h.bits,
+                labels: h.labels.clone(),
+                bias: h.bias.clone(),
+                scale: h.scale,
+                weights,
+            });
+        }
+        if r.pos != body.len() {
+            return Err(format!("{} trailing bytes", body.len() - r.pos));
+        }
+        let model = ContentModel {
+            header,
+            spec,
+            heads,
+        };
+        let spam = model
+            .head(SPAM_HEAD)
+            .ok_or_else(|| format!("no `{SPAM_HEAD}` head"))?;
+        if spam.label_index(SPAM).is_none() || spam.label_index(HAM).is_none() {
+            return Err(format!("the `{SPAM_HEAD}` head lacks `spam` or `ham`"));
+        }
+        Ok(model)
+    }
+
+    /// Serializes to the file format (deterministic: same model, same bytes).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let header = serde_json::to_vec(&self.header).unwrap_or_default();
+        let mut raw = Vec::with_capacity(self.weight_bytes() + header.len() + 64);
+        raw.extend_from_slice(MAGIC);
+        raw.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        raw.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        raw.extend_from_slice(&header);
+        for h in &self.heads {
+            raw.extend(h.weights.iter().map(|&w| w as u8));
+        }
+        let digest = Sha256::digest(&raw);
+        raw.extend_from_slice(&digest);
+        let mut gz = flate2::GzBuilder::new()
+            .mtime(0)
+            .write(Vec::new(), flate2::Compression::best());
+        use std::io::Write;
+        // Writing to a Vec cannot fail.
+        let _ = gz.write_all(&raw);
+        gz.finish().unwrap_or_default()
+    }
+
+    /// Calibrated P(spam) from the spam head's logits.
+    pub fn spam_probability(&self, logits: &[f32], spam: usize, ham: usize) -> f32 {
+        let [a, b] = self.header.calibration;
+        let z = a * (logits[spam] - logits[ham]) + b;
+        1.0 / (1.0 + (-z).exp())
+    }
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len());
+        let Some(end) = end else {
+            return Err("truncated".into());
+        };
+        let s = &self.buf[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+/// Softmax in place.
+pub fn softmax(x: &mut [f32]) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in x.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    if sum > 0.0 {
+        for v in x.iter_mut() {
+            *v /= sum;
+        }
+    }
+}
+
+/// What the model may decide while serving (`[model]` in portcullis.toml).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ModelSettings {
+    /// Shadow mode: score and report (symbols with `:monitor`), change nothing.
+    pub monitor: bool,
+    /// P(FRAUD_SUSPECT) at or above this makes the message FRAUD_SUSPECT (REASON_FRAUD_SUSPECT).
+    pub fraud_threshold: f32,
+    /// P(ILLEGAL) at or above this makes it ILLEGAL (REASON_ILLEGAL_CONTENT).
+    pub illegal_threshold: f32,
+    /// The spam score counts from this P(spam) on: below it the rules' score stands alone.
+    /// (REASON_SPAM_CONTENT itself is `policy.spam_reject_score`.)
+    pub spam_threshold: f32,
+    /// Evidence the model adds to the rules' category scores: P(category) × this.
+    pub category_weight: f32,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        ModelSettings {
+            monitor: false,
+            fraud_threshold: 0.7,
+            illegal_threshold: 0.7,
+            spam_threshold: 0.5,
+            category_weight: 2.0,
+        }
+    }
+}
+
+/// The share of the category head's belief on kinds of message the port rules govern rather than
+/// content scoring: verification codes, service notices and collection notices, and commercial
+/// messages that name their sender and offer an opt-out (consent and opt-out policy decide those).
+/// The spam head learnt "spam" mostly from other channels (shop promotions, fake base stations),
+/// where a code, an amount or a promotion is a spam sign; on port traffic of these kinds it is not.
+fn benign(out: &ModelOutput, compliant_commercial: bool) -> f32 {
+    let p = |c: Category| out.category_probability[c.index()];
+    let mut mass = p(Category::Verification) + p(Category::Service) + p(Category::Collection);
+    if compliant_commercial {
+        mass += p(Category::Marketing) + p(Category::LoanMarketing);
+    }
+    mass.clamp(0.0, 1.0)
+}
+
+/// What the model concluded about one message (Copy, no allocation), kept in `Classification`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ModelOutput {
+    /// The spam head's calibrated P(spam).
+    pub spam_probability: f32,
+    /// What serving counts: P(spam) × (1 − the category head's belief in a port-governed kind of
+    /// message, `benign`). Equal to `spam_probability` without a category head.
+    pub spam_score: f32,
+    /// Indexed by `Category::index()`; zeros for a category the model has no class for.
+    pub category_probability: [f32; 7],
+    /// `FLAG_*` bits: what the model raised on its own.
+    pub flags: u8,
+    /// The n-grams that pushed hardest towards the flag, strongest first.
+    pub evidence: [Ngram; 3],
+    /// Shadow mode: nothing of this changed the classification.
+    pub monitored: bool,
+}
+
+pub const FLAG_SPAM: u8 = 1;
+pub const FLAG_FRAUD: u8 = 2;
+pub const FLAG_ILLEGAL: u8 = 4;
+
+impl ModelOutput {
+    /// The symbols this output reports: MODEL_SPAM, MODEL_FRAUD_SUSPECT, MODEL_ILLEGAL, then
+    /// NGRAM:<text> for each piece of evidence.
+    pub fn symbols(&self) -> impl Iterator<Item = String> + '_ {
+        let flags = [
+            (FLAG_SPAM, "MODEL_SPAM"),
+            (FLAG_FRAUD, "MODEL_FRAUD_SUSPECT"),
+            (FLAG_ILLEGAL, "MODEL_ILLEGAL"),
+        ];
+        flags
+            .into_iter()
+            .filter(|(bit, _)| self.flags & bit != 0)
+            .map(|(_, name)| name.to_owned())
+            .chain(
+                self.evidence
+                    .iter()
+                    .filter(|n| n.len > 0)
+                    .map(|n| format!("NGRAM:{n}")),
+            )
+    }
+}
+
+/// A short n-gram of the feature text, inline.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ngram {
+    chars: [char; features::MAX_N],
+    len: u8,
+}
+
+impl Ngram {
+    fn new(chars: &[char]) -> Ngram {
+        let mut n = Ngram::default();
+        for (slot, c) in n.chars.iter_mut().zip(chars) {
+            *slot = *c;
+        }
+        n.len = chars.len().min(features::MAX_N) as u8;
+        n
+    }
+}
+
+impl fmt::Display for Ngram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for &c in &self.chars[..usize::from(self.len)] {
+            match c {
+                '\u{2}' => f.write_str("^")?,
+                '\u{3}' => f.write_str("$")?,
+                features::URL_MARK => f.write_str("<URL>")?,
+                features::DIGITS_MARK => f.write_str("<NUM>")?,
+                c => write!(f, "{c}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Ngram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Ngram({self})")
+    }
+}
+
+/// A model bound to the rule set it serves beside (symbol ids → feature buckets) and its settings:
+/// what a `Snapshot` holds.
+#[derive(Debug, Clone)]
+pub struct ServingModel {
+    pub model: std::sync::Arc<ContentModel>,
+    pub settings: ModelSettings,
+    /// Feature hash per rule SymbolId.
+    symbol_hashes: Vec<u64>,
+    spam: (usize, usize, usize),
+    /// Column of each Category in the category head.
+    category_columns: [Option<usize>; 7],
+    category_head: Option<usize>,
+}
+
+impl ServingModel {
+    pub fn new(
+        model: std::sync::Arc<ContentModel>,
+        settings: ModelSettings,
+        rules: &super::rules::RuleSet,
+    ) -> ServingModel {
+        let symbol_hashes = (0..rules.symbol_count())
+            .map(|i| features::symbol_hash(rules.symbol_name(super::SymbolId(i as u16))))
+            .collect();
+        let spam_head = model
+            .heads
+            .iter()
+            .position(|h| h.name == SPAM_HEAD)
+            .unwrap_or(0);
+        let head = &model.heads[spam_head];
+        let spam = (
+            spam_head,
+            head.label_index(SPAM).unwrap_or(0),
+            head.label_index(HAM).unwrap_or(0),
+        );
+        let category_head = model.heads.iter().position(|h| h.name == CATEGORY_HEAD);
+        let mut category_columns = [None; 7];
+        if let Some(h) = category_head {
+            for c in Category::ALL {
+                category_columns[c.index()] = model.heads[h].label_index(c.as_str());
+            }
+        }
+        ServingModel {
+            model,
+            settings,
+            symbol_hashes,
+            spam,
+            category_columns,
+            category_head,
+        }
+    }
+
+    /// Scores `norm` (whose rules' conclusion is `class`) and returns what the model concluded.
+    /// Allocates nothing once this thread's scratch has grown.
+    pub fn score(&self, norm: &NormalizedText, class: &super::Classification) -> ModelOutput {
+        features::with_scratch(|s| {
+            let mut syms = [0u64; 64];
+            let mut n = 0;
+            for id in class.symbols.iter().take(syms.len()) {
+                if let Some(&b) = self.symbol_hashes.get(usize::from(id.0)) {
+                    syms[n] = b;
+                    n += 1;
+                }
+            }
+            features::extract(self.model.spec, norm, &syms[..n], s);
+            let compliant = norm.signature.is_some() && norm.optout_notice;
+            self.conclude(s, compliant)
+        })
+    }
+
+    fn conclude(&self, s: &FeatureScratch, compliant_commercial: bool) -> ModelOutput {
+        let mut out = ModelOutput {
+            monitored: self.settings.monitor,
+            ..ModelOutput::default()
+        };
+        let mut logits = [0.0f32; 32];
+        let (spam_head, spam, ham) = self.spam;
+        let head = &self.model.heads[spam_head];
+        head.logits(&s.features, &mut logits);
+        out.spam_probability = self.model.spam_probability(&logits, spam, ham);
+        out.spam_score = out.spam_probability;
+        let mut explain: Option<(usize, usize, usize)> = None;
+        if let Some(h) = self.category_head {
+            let head = &self.model.heads[h];
+            let k = head.classes();
+            head.logits(&s.features, &mut logits);
+            softmax(&mut logits[..k]);
+            for c in Category::ALL {
+                if let Some(col) = self.category_columns[c.index()] {
+                    out.category_probability[c.index()] = logits[col];
+                }
+            }
+            out.spam_score = out.spam_probability * (1.0 - benign(&out, compliant_commercial));
+            let severe = [
+                (
+                    Category::Illegal,
+                    self.settings.illegal_threshold,
+                    FLAG_ILLEGAL,
+                ),
+                (
+                    Category::FraudSuspect,
+                    self.settings.fraud_threshold,
+                    FLAG_FRAUD,
+                ),
+            ];
+            // A severe category needs the spam head to agree that the text is abusive at all:
+            // the category head has only seen spam categories and port traffic, so on everyday
+            // text far from both its argmax means little.
+            let abusive = out.spam_probability >= 0.5;
+            for (category, threshold, flag) in severe {
+                if let Some(col) = self.category_columns[category.index()]
+                    && abusive
+                    && logits[col] >= threshold
+                {
+                    out.flags |= flag;
+                    // Against the most likely benign reading.
+                    let other = (0..k)
+                        .filter(|&i| i != col)
+                        .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+                        .unwrap_or(0);
+                    explain = Some((h, col, other));
+                    break;
+                }
+            }
+        }
+        if out.spam_score >= self.settings.spam_threshold {
+            out.flags |= FLAG_SPAM;
+            if explain.is_none() {
+                explain = Some((spam_head, spam, ham));
+            }
+        }
+        if let Some((h, a, b)) = explain {
+            out.evidence = self.top_ngrams(&self.model.heads[h], &s.chars, a, b);
+        }
+        out
+    }
+
+    /// The three distinct n-grams of the feature text with the largest weight towards class `a`
+    /// over class `b` (the explanation of a flag; computed only when one is raised).
+    fn top_ngrams(&self, head: &Head, chars: &[char], a: usize, b: usize) -> [Ngram; 3] {
+        let mut best: [(f32, Ngram); 3] = [(0.0, Ngram::default()); 3];
+        let n_max = usize::from(self.model.spec.max_n);
+        for n in (2..=n_max).rev() {
+            for w in chars.windows(n) {
+                let weight = head.margin_weight(features::ngram_hash(w), a, b);
+                let gram = Ngram::new(w);
+                if weight <= best[2].0 || best.iter().any(|(_, g)| *g == gram) {
+                    continue;
+                }
+                best[2] = (weight, gram);
+                best.sort_by(|x, y| y.0.total_cmp(&x.0));
+            }
+        }
+        [best[0].1, best[1].1, best[2].1]
+    }
 }

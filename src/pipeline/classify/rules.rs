@@ -476,7 +476,7 @@ impl RuleSet {
 
     /// Highest evidence at or above `min_category_score`; ties go to the more severe category;
     /// SERVICE when nothing qualifies.
-    fn decide_category(&self, scores: &[f32; 7]) -> Category {
+    pub fn decide_category(&self, scores: &[f32; 7]) -> Category {
         let mut best: Option<(Category, f32)> = None;
         for category in SEVERITY_ORDER {
             let score = scores[category.index()];

@@ -42,6 +42,8 @@ pub struct PolicyConfig {
     pub duplicate_window_secs: i64,
     /// spam_score at or above this is REJECT SPAM_CONTENT.
     pub spam_reject_score: f64,
+    /// Campaign fingerprints: when a complained campaign marks a message (FUZZY_COMPLAINED).
+    pub fingerprint: crate::pipeline::classify::fingerprint::FingerprintSettings,
     pub idempotency_ttl_secs: i64,
     /// SMPP command_status per reason, indexed by `ReasonCode as usize`.
     pub smpp_status: [u32; REASON_SLOTS],

@@ -1,0 +1,85 @@
+//! The `train` and `eval` commands: files in, a model file or a report out. Exit 0 on success,
+//! 2 on a usage, data or I/O error (the message names the file and line).
+
+use std::sync::Arc;
+
+use crate::cli::{EvalArgs, TrainArgs};
+use crate::pipeline::classify::model::ContentModel;
+
+use super::{TrainOptions, data, eval, load_examples, train as fit};
+
+pub const EX_ERROR: u8 = 2;
+
+pub fn train(args: &TrainArgs) -> u8 {
+    match run_train(args) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            EX_ERROR
+        }
+    }
+}
+
+fn run_train(args: &TrainArgs) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let (mut examples, mut provenance) = load_examples(&args.data).map_err(|e| e.to_string())?;
+    if args.feedback {
+        let corrections = super::feedback::load(args.data_dir.as_deref(), args.target.as_deref())?;
+        if let serde_json::Value::Object(map) = &mut provenance {
+            map.insert("feedback".into(), corrections.len().into());
+        }
+        eprintln!("{} operator corrections included", corrections.len());
+        examples.extend(corrections);
+    }
+    let opts = TrainOptions {
+        seed: args.seed,
+        epochs: args.epochs,
+        bits: args.bits,
+        head_bits: args.head_bits,
+        max_n: args.max_n,
+        learning_rate: args.learning_rate,
+        l2: args.l2,
+    };
+    let model = fit(&examples, &opts, provenance).map_err(|e| e.to_string())?;
+    let bytes = model.to_bytes();
+    std::fs::write(&args.out, &bytes)
+        .map_err(|e| format!("{}: cannot write: {e}", args.out.display()))?;
+    eprintln!(
+        "model {} written to {} ({} rows, {} bytes on disk, {} MB of weights in memory, {:.1} s)",
+        model.version(),
+        args.out.display(),
+        examples.len(),
+        bytes.len(),
+        model.weight_bytes() as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+pub fn eval(args: &EvalArgs) -> u8 {
+    let run = || -> Result<String, String> {
+        let model = Arc::new(ContentModel::load(&args.model).map_err(|e| e.to_string())?);
+        let rows = data::read_tsv(&args.data).map_err(|e| e.to_string())?;
+        let report = eval::evaluate(
+            &model,
+            &rows,
+            &args.data.display().to_string(),
+            args.spam_reject_score,
+        )?;
+        Ok(if args.json {
+            report.to_json().to_string()
+        } else {
+            report.render()
+        })
+    };
+    match run() {
+        Ok(out) => {
+            println!("{out}");
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EX_ERROR
+        }
+    }
+}

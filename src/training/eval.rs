@@ -1,0 +1,274 @@
+//! `portcullis eval`: scores a model on a labeled file in that file's own label space (API.md):
+//! predictions are restricted to the labels occurring in the file, so the fake-base-station file is
+//! scored on its categories and the spam/ham files on spam/ham. Beside the API.md numbers the
+//! report says, per true label, how often serving would *flag* the row (spam score at
+//! `policy.spam_reject_score`, or FRAUD_SUSPECT / ILLEGAL): the false-positive rate that matters
+//! for legitimate port traffic.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::Featurizer;
+use super::data::Row;
+use super::labels;
+use crate::domain::Category;
+use crate::pipeline::classify::model::{
+    ContentModel, HAM, ModelSettings, SPAM, SPAM_HEAD, ServingModel, softmax,
+};
+use crate::pipeline::classify::rules::RuleSet;
+use crate::pipeline::classify::{self, Classification};
+use crate::pipeline::normalize::{NormalizedText, Normalizer};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassReport {
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub support: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    pub classes: BTreeMap<String, ClassReport>,
+    pub accuracy: f64,
+    pub macro_f1: f64,
+    /// Per true label: the share of rows serving would flag (spam, fraud or illegal).
+    pub flagged: BTreeMap<String, f64>,
+    /// Labels in the order of `confusion`'s rows (true) and columns (predicted).
+    pub labels: Vec<String>,
+    pub confusion: Vec<Vec<u64>>,
+    pub model: String,
+    pub rows: usize,
+}
+
+/// Scores `model` on `rows`; an error names the first line whose label the model never learnt.
+pub fn evaluate(
+    model: &Arc<ContentModel>,
+    rows: &[Row],
+    file: &str,
+    spam_reject_score: f64,
+) -> Result<EvalReport, String> {
+    let learnt = learnt_labels(model);
+    let mut file_labels: Vec<String> = Vec::new();
+    for row in rows {
+        let head = labels::head_of(&row.label);
+        let known = head.is_some_and(|h| learnt.get(h).is_some_and(|ls| ls.contains(&row.label)));
+        if !known {
+            return Err(format!(
+                "{file}:{}: label {:?} was never learnt by model {}",
+                row.line,
+                row.label,
+                model.version()
+            ));
+        }
+        if !file_labels.contains(&row.label) {
+            file_labels.push(row.label.clone());
+        }
+    }
+    file_labels.sort();
+    // (head index, column) of each file label.
+    let columns: Vec<(usize, usize)> = file_labels
+        .iter()
+        .filter_map(|l| {
+            let head = labels::head_of(l)?;
+            let h = model.heads.iter().position(|x| x.name == head)?;
+            Some((h, model.heads[h].label_index(l)?))
+        })
+        .collect();
+
+    let rules = RuleSet::embedded();
+    let settings = ModelSettings {
+        spam_threshold: spam_reject_score as f32,
+        ..ModelSettings::default()
+    };
+    let serving = ServingModel::new(Arc::clone(model), settings, &rules);
+    let mut featurizer = Featurizer::new(model.spec, RuleSet::embedded());
+    let normalizer = Normalizer::default();
+    let mut norm = NormalizedText::default();
+    let mut class = Classification::default();
+
+    let k = file_labels.len();
+    let mut confusion = vec![vec![0u64; k]; k];
+    let mut flagged_counts = vec![0u64; k];
+    let mut logits = vec![[0.0f32; 32]; model.heads.len()];
+    for row in rows {
+        let features = featurizer.features(&row.text);
+        for (h, head) in model.heads.iter().enumerate() {
+            head.logits(features, &mut logits[h]);
+        }
+        let log_prob = |h: usize, c: usize, logits: &[[f32; 32]]| -> f32 {
+            let head = &model.heads[h];
+            if head.name == SPAM_HEAD {
+                let (s, m) = (
+                    head.label_index(SPAM).unwrap_or(1),
+                    head.label_index(HAM).unwrap_or(0),
+                );
+                let p = model
+                    .spam_probability(&logits[h], s, m)
+                    .clamp(1e-7, 1.0 - 1e-7);
+                return if c == s { p.ln() } else { (1.0 - p).ln() };
+            }
+            let mut p = logits[h];
+            softmax(&mut p[..head.classes()]);
+            p[c].max(1e-30).ln()
+        };
+        let predicted = columns
+            .iter()
+            .enumerate()
+            .map(|(i, &(h, c))| (i, log_prob(h, c, &logits)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or(0, |(i, _)| i);
+        let truth = file_labels
+            .iter()
+            .position(|l| *l == row.label)
+            .unwrap_or(0);
+        confusion[truth][predicted] += 1;
+
+        normalizer.normalize_into(&row.text, &mut norm);
+        classify::classify(&rules, Some(&serving), &norm, &mut class);
+        let severe = matches!(
+            class.category,
+            Some(Category::FraudSuspect | Category::Illegal)
+        );
+        if severe || class.spam_score >= spam_reject_score {
+            flagged_counts[truth] += 1;
+        }
+    }
+
+    let mut classes = BTreeMap::new();
+    let mut flagged = BTreeMap::new();
+    let mut f1_sum = 0.0;
+    let correct: u64 = (0..k).map(|i| confusion[i][i]).sum();
+    for (i, label) in file_labels.iter().enumerate() {
+        let tp = confusion[i][i] as f64;
+        let support: u64 = confusion[i].iter().sum();
+        let predicted: u64 = confusion.iter().map(|r| r[i]).sum();
+        let precision = if predicted > 0 {
+            tp / predicted as f64
+        } else {
+            0.0
+        };
+        let recall = if support > 0 {
+            tp / support as f64
+        } else {
+            0.0
+        };
+        let f1 = if precision + recall > 0.0 {
+            2.0 * precision * recall / (precision + recall)
+        } else {
+            0.0
+        };
+        f1_sum += f1;
+        classes.insert(
+            label.clone(),
+            ClassReport {
+                precision,
+                recall,
+                f1,
+                support,
+            },
+        );
+        flagged.insert(
+            label.clone(),
+            if support > 0 {
+                flagged_counts[i] as f64 / support as f64
+            } else {
+                0.0
+            },
+        );
+    }
+    Ok(EvalReport {
+        classes,
+        accuracy: if rows.is_empty() {
+            0.0
+        } else {
+            correct as f64 / rows.len() as f64
+        },
+        macro_f1: if k > 0 { f1_sum / k as f64 } else { 0.0 },
+        flagged,
+        labels: file_labels,
+        confusion,
+        model: model.version().to_owned(),
+        rows: rows.len(),
+    })
+}
+
+/// Labels with training rows, per head (from the model's provenance; every head label when the
+/// model does not say).
+fn learnt_labels(model: &ContentModel) -> BTreeMap<String, Vec<String>> {
+    let from_provenance = model
+        .header
+        .provenance
+        .get("learnt")
+        .and_then(|v| serde_json::from_value::<BTreeMap<String, Vec<String>>>(v.clone()).ok());
+    from_provenance.unwrap_or_else(|| {
+        model
+            .heads
+            .iter()
+            .map(|h| (h.name.clone(), h.labels.clone()))
+            .collect()
+    })
+}
+
+impl EvalReport {
+    /// The human-readable report: per class, then the confusion matrix.
+    pub fn render(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let width = self
+            .labels
+            .iter()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        let _ = writeln!(s, "model {}  rows {}", self.model, self.rows);
+        let _ = writeln!(
+            s,
+            "{:<width$}  precision  recall      f1  support  flagged",
+            "label"
+        );
+        for (label, c) in &self.classes {
+            let _ = writeln!(
+                s,
+                "{label:<width$}  {:>9.4}  {:>6.4}  {:>6.4}  {:>7}  {:>7.4}",
+                c.precision,
+                c.recall,
+                c.f1,
+                c.support,
+                self.flagged.get(label).copied().unwrap_or(0.0)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "accuracy {:.4}  macro_f1 {:.4}",
+            self.accuracy, self.macro_f1
+        );
+        let _ = writeln!(s, "\nconfusion (rows: true, columns: predicted)");
+        let _ = write!(s, "{:<width$}", "");
+        for i in 0..self.labels.len() {
+            let _ = write!(s, " {:>6}", format!("[{i}]"));
+        }
+        let _ = writeln!(s);
+        for (i, row) in self.confusion.iter().enumerate() {
+            let _ = write!(s, "{:<width$}", format!("[{i}] {}", self.labels[i]));
+            for n in row {
+                let _ = write!(s, " {n:>6}");
+            }
+            let _ = writeln!(s);
+        }
+        s
+    }
+
+    /// API.md's JSON shape, plus `flagged`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "classes": self.classes,
+            "accuracy": self.accuracy,
+            "macro_f1": self.macro_f1,
+            "flagged": self.flagged,
+        })
+    }
+}

@@ -1,0 +1,527 @@
+//! `portcullis train` and `portcullis eval`: fit the content model on labeled files and score it.
+//!
+//! Training is multinomial logistic regression per head (`labels`), all heads sharing one feature
+//! vector per row, fitted by AdaGrad SGD with weight averaging in a seeded order on one thread, so the same data and seed
+//! give the same model bytes. The spam head's probability is calibrated (Platt scaling) on a held
+//! back tenth of the rows, then the model is refitted on all rows and keeps that calibration.
+//! Weights are stored as i8 with one scale per head.
+
+pub mod cli;
+pub mod data;
+pub mod eval;
+pub mod feedback;
+pub mod labels;
+
+use std::path::PathBuf;
+
+use crate::pipeline::classify::features::{self, FeatureScratch, FeatureSpec};
+use crate::pipeline::classify::model::{
+    CATEGORY_HEAD, ContentModel, Head, HeadHeader, Header, MAX_BITS, MIN_BITS, SPAM_HEAD,
+};
+use crate::pipeline::classify::rules::RuleSet;
+use crate::pipeline::classify::{Classification, SymbolId};
+use crate::pipeline::normalize::{NormalizedText, Normalizer};
+use labels::{FBS_HEAD, Targets};
+
+/// Training settings (the `train` flags).
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    pub seed: u64,
+    pub epochs: u32,
+    /// log2 of the spam head's table (the head with the largest vocabulary).
+    pub bits: u8,
+    /// log2 of every other head's table.
+    pub head_bits: u8,
+    pub max_n: u8,
+    pub learning_rate: f32,
+    /// L2 penalty per update on the touched weights.
+    pub l2: f32,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            seed: 1,
+            epochs: 12,
+            bits: 22,
+            head_bits: 18,
+            max_n: 3,
+            learning_rate: 0.5,
+            l2: 1e-6,
+        }
+    }
+}
+
+/// A training example: text and what it teaches.
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub text: String,
+    pub targets: Targets,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Data(#[from] data::DataError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Reads the files and turns each label into its targets; an unknown label names its line.
+pub fn load_examples(files: &[PathBuf]) -> Result<(Vec<Example>, serde_json::Value), TrainError> {
+    let mut examples = Vec::new();
+    let mut per_file = serde_json::Map::new();
+    for path in files {
+        let rows = data::read_tsv(path)?;
+        let mut counts = std::collections::BTreeMap::<String, u64>::new();
+        for row in rows {
+            let Some(targets) = labels::targets(&row.label) else {
+                return Err(TrainError::Invalid(format!(
+                    "{}:{}: unknown label {:?} (known: spam, ham, the categories of API.md, the \
+                     fake-base-station categories)",
+                    path.display(),
+                    row.line,
+                    row.label
+                )));
+            };
+            *counts.entry(row.label).or_default() += 1;
+            examples.push(Example {
+                text: row.text,
+                targets,
+            });
+        }
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        per_file.insert(name, serde_json::to_value(counts).unwrap_or_default());
+    }
+    Ok((examples, serde_json::Value::Object(per_file)))
+}
+
+/// Normalizes, classifies with the rules and hashes one text, the way serving does.
+pub struct Featurizer {
+    normalizer: Normalizer,
+    rules: RuleSet,
+    spec: FeatureSpec,
+    symbol_hashes: Vec<u64>,
+    norm: NormalizedText,
+    class: Classification,
+    scratch: FeatureScratch,
+}
+
+impl Featurizer {
+    pub fn new(spec: FeatureSpec, rules: RuleSet) -> Featurizer {
+        let symbol_hashes = (0..rules.symbol_count())
+            .map(|i| features::symbol_hash(rules.symbol_name(SymbolId(i as u16))))
+            .collect();
+        Featurizer {
+            normalizer: Normalizer::default(),
+            rules,
+            spec,
+            symbol_hashes,
+            norm: NormalizedText::default(),
+            class: Classification::default(),
+            scratch: FeatureScratch::default(),
+        }
+    }
+
+    pub fn features(&mut self, text: &str) -> &[(u64, f32)] {
+        self.normalizer.normalize_into(text, &mut self.norm);
+        self.rules.classify(&self.norm, &mut self.class);
+        let syms: Vec<u64> = self
+            .class
+            .symbols
+            .iter()
+            .filter_map(|id| self.symbol_hashes.get(usize::from(id.0)).copied())
+            .collect();
+        features::extract(self.spec, &self.norm, &syms, &mut self.scratch);
+        &self.scratch.features
+    }
+
+    /// The rules' conclusion and the normalized text of the last `features` call.
+    pub fn last(&self) -> (&NormalizedText, &Classification) {
+        (&self.norm, &self.class)
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+}
+
+/// A prepared row: sparse features and the (head, class) pairs it trains.
+struct Prepared {
+    features: Vec<(u64, f32)>,
+    targets: Vec<(usize, usize)>,
+    repeats: u8,
+}
+
+/// A head while training: f32 weights and AdaGrad accumulators.
+struct TrainHead {
+    name: String,
+    bits: u8,
+    labels: Vec<String>,
+    weights: Vec<f32>,
+    grad_sq: Vec<f32>,
+    /// Σ step × update, for the averaged weights (`average`).
+    sum: Vec<f32>,
+    bias: Vec<f32>,
+    bias_sq: Vec<f32>,
+    bias_sum: Vec<f32>,
+    steps: f32,
+}
+
+impl TrainHead {
+    fn new(name: &str, labels: Vec<String>, bits: u8) -> TrainHead {
+        let k = labels.len();
+        let buckets = 1usize << bits;
+        TrainHead {
+            name: name.to_owned(),
+            bits,
+            labels,
+            weights: vec![0.0; buckets * k],
+            grad_sq: vec![0.0; buckets * k],
+            sum: vec![0.0; buckets * k],
+            bias_sum: vec![0.0; k],
+            steps: 1.0,
+            bias: vec![0.0; k],
+            bias_sq: vec![0.0; k],
+        }
+    }
+
+    fn logits(&self, features: &[(u64, f32)], out: &mut [f32]) {
+        let k = self.labels.len();
+        out[..k].copy_from_slice(&self.bias);
+        for &(h, v) in features {
+            let b = features::bucket(h, self.bits);
+            let row = &self.weights[b * k..b * k + k];
+            for (o, w) in out.iter_mut().zip(row) {
+                *o += w * v;
+            }
+        }
+    }
+
+    fn step(&mut self, features: &[(u64, f32)], target: usize, opts: &TrainOptions) {
+        let k = self.labels.len();
+        let mut p = [0.0f32; 32];
+        self.logits(features, &mut p);
+        crate::pipeline::classify::model::softmax(&mut p[..k]);
+        let lr = opts.learning_rate;
+        for (c, &pc) in p[..k].iter().enumerate() {
+            let g = pc - if c == target { 1.0 } else { 0.0 };
+            self.bias_sq[c] += g * g;
+            let d = lr * g / (self.bias_sq[c].sqrt() + 1e-6);
+            self.bias[c] -= d;
+            self.bias_sum[c] -= self.steps * d;
+            for &(h, v) in features {
+                let i = features::bucket(h, self.bits) * k + c;
+                let gi = g * v + opts.l2 * self.weights[i];
+                self.grad_sq[i] += gi * gi;
+                let d = lr * gi / (self.grad_sq[i].sqrt() + 1e-6);
+                self.weights[i] -= d;
+                self.sum[i] -= self.steps * d;
+            }
+        }
+        self.steps += 1.0;
+    }
+
+    /// Replaces the weights by their average over all steps (averaged SGD: the last iterate of
+    /// SGD wanders; the average generalises better), computed lazily as w − Σ(step·Δ)/steps.
+    fn average(&mut self) {
+        let c = self.steps;
+        for (w, s) in self.weights.iter_mut().zip(&self.sum) {
+            *w -= s / c;
+        }
+        for (w, s) in self.bias.iter_mut().zip(&self.bias_sum) {
+            *w -= s / c;
+        }
+    }
+
+    fn quantize(&self) -> Head {
+        let max = self.weights.iter().fold(0.0f32, |m, w| m.max(w.abs()));
+        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+        Head {
+            name: self.name.clone(),
+            bits: self.bits,
+            labels: self.labels.clone(),
+            bias: self.bias.clone(),
+            scale,
+            weights: self
+                .weights
+                .iter()
+                .map(|w| (w / scale).round().clamp(-127.0, 127.0) as i8)
+                .collect(),
+        }
+    }
+}
+
+/// splitmix64: a small, well-mixed, seedable generator (the order of SGD steps).
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+    }
+}
+
+/// Trains a model. `provenance` (files and counts) is stored in the header for the model card.
+pub fn train(
+    examples: &[Example],
+    opts: &TrainOptions,
+    mut provenance: serde_json::Value,
+) -> Result<ContentModel, TrainError> {
+    for (flag, bits) in [("--bits", opts.bits), ("--head-bits", opts.head_bits)] {
+        if !(MIN_BITS..=MAX_BITS).contains(&bits) {
+            return Err(TrainError::Invalid(format!(
+                "{flag} {bits} outside {MIN_BITS}..={MAX_BITS}"
+            )));
+        }
+    }
+    if opts.max_n == 0 || usize::from(opts.max_n) > features::MAX_N {
+        return Err(TrainError::Invalid(format!(
+            "--max-n {} outside 1..={}",
+            opts.max_n,
+            features::MAX_N
+        )));
+    }
+    let spec = FeatureSpec { max_n: opts.max_n };
+    let has = |f: &dyn Fn(&Targets) -> bool| examples.iter().any(|e| f(&e.targets));
+    if !has(&|t| t.spam == Some(true)) || !has(&|t| t.spam == Some(false)) {
+        return Err(TrainError::Invalid(
+            "training needs both spam and ham rows (a spam/ham file, or port categories)".into(),
+        ));
+    }
+
+    // Heads: spam always; category and fbs when some row teaches them.
+    let mut head_names = vec![SPAM_HEAD];
+    if has(&|t| t.category.is_some()) {
+        head_names.push(CATEGORY_HEAD);
+    }
+    if has(&|t| t.other.is_some()) {
+        head_names.push(FBS_HEAD);
+    }
+    let head_labels: Vec<Vec<String>> = head_names.iter().map(|h| labels::head_labels(h)).collect();
+
+    let mut featurizer = Featurizer::new(spec, RuleSet::embedded());
+    let prepared: Vec<Prepared> = examples
+        .iter()
+        .map(|e| {
+            let features = featurizer.features(&e.text).to_vec();
+            let mut targets = Vec::with_capacity(3);
+            let mut add = |head: &str, label: &str| {
+                let h = head_names.iter().position(|n| *n == head);
+                if let Some(h) = h
+                    && let Some(c) = head_labels[h].iter().position(|l| l == label)
+                {
+                    targets.push((h, c));
+                }
+            };
+            if let Some(spam) = e.targets.spam {
+                add(SPAM_HEAD, if spam { "spam" } else { "ham" });
+            }
+            if let Some(category) = e.targets.category {
+                add(CATEGORY_HEAD, category.as_str());
+            }
+            if let Some((head, label)) = e.targets.other {
+                add(head, label);
+            }
+            Prepared {
+                features,
+                targets,
+                repeats: e.targets.repeats.max(1),
+            }
+        })
+        .collect();
+
+    // Calibration: fit on 90%, fit Platt scaling of the spam head on the other 10%.
+    let mut rng = SplitMix(opts.seed);
+    let mut order: Vec<usize> = (0..prepared.len()).collect();
+    rng.shuffle(&mut order);
+    let held = order.len() / 10;
+    let (calib_rows, fit_rows) = order.split_at(held);
+    let heads = fit(&prepared, fit_rows, &head_names, &head_labels, opts);
+    let spam_cols = (
+        head_labels[0].iter().position(|l| l == "spam").unwrap_or(1),
+        head_labels[0].iter().position(|l| l == "ham").unwrap_or(0),
+    );
+    let margins: Vec<(f32, bool)> = calib_rows
+        .iter()
+        .filter_map(|&i| {
+            let row = &prepared[i];
+            let (_, c) = row.targets.iter().find(|(h, _)| *h == 0)?;
+            let mut z = [0.0f32; 32];
+            heads[0].logits(&row.features, &mut z);
+            Some((z[spam_cols.0] - z[spam_cols.1], *c == spam_cols.0))
+        })
+        .collect();
+    let calibration = platt(&margins);
+
+    let all: Vec<usize> = order.clone();
+    let heads = fit(&prepared, &all, &head_names, &head_labels, opts);
+
+    let mut learnt = serde_json::Map::new();
+    for (h, name) in head_names.iter().enumerate() {
+        let seen: Vec<String> = head_labels[h]
+            .iter()
+            .enumerate()
+            .filter(|(c, _)| prepared.iter().any(|r| r.targets.contains(&(h, *c))))
+            .map(|(_, l)| l.clone())
+            .collect();
+        learnt.insert((*name).to_owned(), seen.into());
+    }
+    if let serde_json::Value::Object(map) = &mut provenance {
+        map.insert("learnt".into(), serde_json::Value::Object(learnt));
+        map.insert("seed".into(), opts.seed.into());
+        map.insert("epochs".into(), opts.epochs.into());
+        map.insert("learning_rate".into(), f64::from(opts.learning_rate).into());
+        map.insert("l2".into(), f64::from(opts.l2).into());
+        map.insert("calibration_rows".into(), margins.len().into());
+        map.insert(
+            "rules_symbols".into(),
+            featurizer.rules().symbol_count().into(),
+        );
+    }
+    let quantized: Vec<Head> = heads.iter().map(TrainHead::quantize).collect();
+    let mut header = Header {
+        version: String::new(),
+        max_n: spec.max_n,
+        heads: quantized
+            .iter()
+            .map(|h| HeadHeader {
+                name: h.name.clone(),
+                bits: h.bits,
+                labels: h.labels.clone(),
+                bias: h.bias.clone(),
+                scale: h.scale,
+            })
+            .collect(),
+        calibration,
+        provenance,
+    };
+    header.version = version_of(&header, &quantized);
+    Ok(ContentModel {
+        header,
+        spec,
+        heads: quantized,
+    })
+}
+
+fn fit(
+    prepared: &[Prepared],
+    rows: &[usize],
+    head_names: &[&str],
+    head_labels: &[Vec<String>],
+    opts: &TrainOptions,
+) -> Vec<TrainHead> {
+    let mut heads: Vec<TrainHead> = head_names
+        .iter()
+        .zip(head_labels)
+        .map(|(n, l)| {
+            let bits = if *n == SPAM_HEAD {
+                opts.bits
+            } else {
+                opts.head_bits
+            };
+            TrainHead::new(n, l.clone(), bits)
+        })
+        .collect();
+    let mut rng = SplitMix(opts.seed ^ 0x5EED);
+    let mut order: Vec<usize> = rows
+        .iter()
+        .flat_map(|&i| std::iter::repeat_n(i, usize::from(prepared[i].repeats)))
+        .collect();
+    for _ in 0..opts.epochs {
+        rng.shuffle(&mut order);
+        for &i in &order {
+            let row = &prepared[i];
+            for &(h, c) in &row.targets {
+                heads[h].step(&row.features, c, opts);
+            }
+        }
+    }
+    for head in &mut heads {
+        head.average();
+    }
+    heads
+}
+
+/// Platt scaling: fits P(spam) = sigmoid(a·m + b) to (margin, is_spam) by Newton's method on the
+/// log loss, with Platt's smoothed targets. Falls back to the identity when there is too little.
+fn platt(data: &[(f32, bool)]) -> [f32; 2] {
+    let pos = data.iter().filter(|d| d.1).count() as f64;
+    let neg = data.len() as f64 - pos;
+    if pos < 5.0 || neg < 5.0 {
+        return [1.0, 0.0];
+    }
+    let hi = (pos + 1.0) / (pos + 2.0);
+    let lo = 1.0 / (neg + 2.0);
+    let (mut a, mut b) = (1.0f64, 0.0f64);
+    for _ in 0..100 {
+        let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 1e-9, 0.0, 1e-9);
+        for &(m, y) in data {
+            let m = f64::from(m);
+            let t = if y { hi } else { lo };
+            let p = 1.0 / (1.0 + (-(a * m + b)).exp());
+            let d = p - t;
+            let w = p * (1.0 - p);
+            ga += d * m;
+            gb += d;
+            haa += w * m * m;
+            hab += w * m;
+            hbb += w;
+        }
+        let det = haa * hbb - hab * hab;
+        if det.abs() < 1e-12 {
+            break;
+        }
+        let da = (hbb * ga - hab * gb) / det;
+        let db = (haa * gb - hab * ga) / det;
+        a -= da;
+        b -= db;
+        if da.abs() < 1e-7 && db.abs() < 1e-7 {
+            break;
+        }
+    }
+    [a as f32, b as f32]
+}
+
+fn version_of(header: &Header, heads: &[Head]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(header).unwrap_or_default());
+    for head in heads {
+        h.update(head.weights.iter().map(|&w| w as u8).collect::<Vec<u8>>());
+    }
+    let digest = h.finalize();
+    format!("pcm1-{}", hex::encode(&digest[..6]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platt_recovers_a_known_scaling() {
+        // Margins whose true probability is sigmoid(2m - 1).
+        let mut data = Vec::new();
+        let mut rng = SplitMix(7);
+        for i in 0..4000 {
+            let m = (i as f32 / 4000.0) * 6.0 - 3.0;
+            let p = 1.0 / (1.0 + (-(2.0 * m - 1.0)).exp());
+            let u = (rng.next() >> 11) as f32 / (1u64 << 53) as f32;
+            data.push((m, u < p));
+        }
+        let [a, b] = platt(&data);
+        assert!((a - 2.0).abs() < 0.3 && (b + 1.0).abs() < 0.3, "{a} {b}");
+    }
+}

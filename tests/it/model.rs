@@ -1,0 +1,285 @@
+//! The content model end to end: `train` is deterministic, `eval` reports API.md's shape with
+//! numbers that hold on a small fixture, a corrupt model is refused (at start and on reload, where
+//! the old one keeps serving), and the shipped model's flags name their reasons.
+
+use std::process::Command;
+use std::time::Duration;
+
+use portcullis::proto::{ReasonCode, Verdict};
+
+use crate::util::*;
+
+fn portcullis(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(args)
+        .output()
+        .expect("run portcullis")
+}
+
+fn train(out: &std::path::Path, seed: &str) {
+    let data = repo_path("tests/it/fixtures/model_train.tsv");
+    let o = portcullis(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--seed",
+        seed,
+        "--bits",
+        "16",
+        "--head-bits",
+        "14",
+    ]);
+    assert!(
+        o.status.success(),
+        "train failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn training_is_deterministic_and_eval_reports_the_fixture_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        dir.path().join("a.pcm"),
+        dir.path().join("b.pcm"),
+        dir.path().join("c.pcm"),
+    );
+    train(&a, "7");
+    train(&b, "7");
+    train(&c, "8");
+    let bytes = std::fs::read(&a).unwrap();
+    assert_eq!(bytes, std::fs::read(&b).unwrap(), "same seed, other bytes");
+    assert_ne!(
+        bytes,
+        std::fs::read(&c).unwrap(),
+        "the seed changes nothing"
+    );
+
+    let eval = |file: &str| -> serde_json::Value {
+        let data = repo_path(file);
+        let o = portcullis(&[
+            "eval",
+            "--model",
+            a.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).expect("one JSON object")
+    };
+    // Port categories: scored in their own 7-label space.
+    let port = eval("tests/it/fixtures/model_eval_port.tsv");
+    let classes = port["classes"].as_object().unwrap();
+    assert_eq!(classes.len(), 7, "{port}");
+    for (label, c) in classes {
+        for key in ["precision", "recall", "f1", "support"] {
+            assert!(c[key].is_number(), "{label}.{key} missing: {port}");
+        }
+        assert_eq!(c["support"], 12, "{label}");
+    }
+    let macro_f1 = port["macro_f1"].as_f64().unwrap();
+    let accuracy = port["accuracy"].as_f64().unwrap();
+    // Observed 0.80 / 0.81 on this fixture with this seed; a broken trainer falls to ~0.14.
+    assert!(macro_f1 > 0.70, "port macro_f1 {macro_f1}");
+    assert!(accuracy > 0.70, "port accuracy {accuracy}");
+    let mean_f1: f64 = classes
+        .values()
+        .map(|c| c["f1"].as_f64().unwrap())
+        .sum::<f64>()
+        / 7.0;
+    assert!((mean_f1 - macro_f1).abs() < 1e-9, "macro_f1 is the mean F1");
+
+    // Spam/ham: only those two labels, though the model also learnt the categories.
+    let sh = eval("tests/it/fixtures/model_eval_spam.tsv");
+    let classes = sh["classes"].as_object().unwrap();
+    assert_eq!(
+        classes.keys().cloned().collect::<Vec<_>>(),
+        vec!["ham".to_owned(), "spam".to_owned()]
+    );
+    assert_eq!(classes["spam"]["support"], 24);
+    assert_eq!(classes["ham"]["support"], 48);
+    assert!(sh["accuracy"].as_f64().unwrap() > 0.75, "{sh}");
+}
+
+#[test]
+fn eval_names_the_line_of_a_label_the_model_never_learnt() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.pcm");
+    train(&model, "1");
+    let data = dir.path().join("d.tsv");
+    std::fs::write(
+        &data,
+        "label\ttext\nspam\t恭喜中奖\nIL:Gambling\t百家乐注册送彩金\n",
+    )
+    .unwrap();
+    let o = portcullis(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("d.tsv:3") && err.contains("IL:Gambling"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_corrupt_or_truncated_model_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read(repo_path("config/models/default.pcm")).unwrap();
+    let truncated = dir.path().join("truncated.pcm");
+    std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
+    let flipped = dir.path().join("flipped.pcm");
+    let mut bytes = good.clone();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&flipped, &bytes).unwrap();
+    for bad in [&truncated, &flipped] {
+        let data = repo_path("tests/it/fixtures/model_eval_spam.tsv");
+        let o = portcullis(&[
+            "eval",
+            "--model",
+            bad.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("corrupt") || err.contains("truncated"),
+            "{}: {err}",
+            bad.display()
+        );
+        // The daemon refuses to start on it: exit 78 (EX_CONFIG), the key named.
+        let config = dir.path().join("portcullis.toml");
+        std::fs::write(
+            &config,
+            format!("[files]\nmodel = {:?}\n", bad.to_str().unwrap()),
+        )
+        .unwrap();
+        let o = portcullis(&["check-config", "--config", config.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(78));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("files.model"), "{err}");
+    }
+}
+
+/// A fraud text the shipped model flags, and the explanation it carries.
+const FRAUD: &str = "【招商银行】您的账户存在异常已被冻结，请立即点击 http://cmb-safe.top/v 验证身份解除限制，逾期将影响征信";
+
+#[tokio::test]
+async fn a_bad_model_on_reload_is_refused_and_the_old_model_keeps_serving() {
+    let models = tempfile::tempdir().unwrap();
+    let path = models.path().join("model.pcm");
+    std::fs::copy(repo_path("config/models/default.pcm"), &path).unwrap();
+    let d = TestDaemon::start_with(DaemonOptions {
+        config: Some(format!("[files]\nmodel = {:?}\n", path.to_str().unwrap())),
+        ..Default::default()
+    })
+    .await;
+    let flagged = |dec: &portcullis::proto::Decision| {
+        dec.symbols.iter().any(|s| s.starts_with("MODEL_"))
+            && dec.symbols.iter().any(|s| s.starts_with("NGRAM:"))
+    };
+    let before = d.screen(request(CMB, "13800138000", FRAUD)).await;
+    assert_eq!(before.verdict(), Verdict::Reject, "{before:?}");
+    assert!(flagged(&before), "no model symbols: {:?}", before.symbols);
+    assert!(
+        before
+            .reasons
+            .iter()
+            .any(|r| r.code() == ReasonCode::ReasonFraudSuspect
+                || r.code() == ReasonCode::ReasonSpamContent),
+        "{before:?}"
+    );
+
+    let reloads = "portcullis_config_reloads_total";
+    let errors_before = metric_value(&d.scrape().await, reloads, &["result=\"error\""]);
+    std::fs::write(&path, b"not a model").unwrap();
+    let mut seen = false;
+    for _ in 0..100 {
+        if metric_value(&d.scrape().await, reloads, &["result=\"error\""]) > errors_before {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(seen, "the broken model was not noticed");
+    let after = d.screen(request(CMB, "13900139000", FRAUD)).await;
+    assert!(flagged(&after), "the old model stopped serving: {after:?}");
+    d.stop().await;
+}
+
+/// One loan campaign, sent with small variations (brand, amount, link, wording) from many ports.
+const CAMPAIGN: [&str; 3] = [
+    "尊敬的客户，您已获得最高50000元信用额度，日息低至0.02%，当天放款，点击 http://t.cn/A6x9 立即领取",
+    "尊敬的用户，您已获得最高80000元信用额度，日息低至0.03%，当天放款，点击 http://dwz.cn/k2P 立即领取",
+    "尊敬的客户:您已获得最高30000元信用额度,日息低至0.02%,当日放款,点击 http://t.cn/Zz1 马上领取",
+];
+
+#[tokio::test]
+async fn complaints_attach_to_the_campaign_and_its_variants_are_marked_across_a_restart() {
+    use portcullis::proto::complaints_client::ComplaintsClient;
+    let data = tempfile::tempdir().unwrap();
+    let options = || DaemonOptions {
+        data_dir: Some(data.path().to_owned()),
+        ..Default::default()
+    };
+    let d = TestDaemon::start_with(options()).await;
+    let fuzzy =
+        |dec: &portcullis::proto::Decision| dec.symbols.iter().any(|s| s == "FUZZY_COMPLAINED");
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", d.grpc_addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut complaints = ComplaintsClient::new(channel);
+    // Three subscribers complain about the first variant, each naming the message they got.
+    for i in 0..3u32 {
+        let msisdn = format!("1380013{:04}", 100 + i);
+        let mut req = request(LOAN, &msisdn, CAMPAIGN[0]);
+        req.message_id = format!("m-{i}");
+        let first = d.screen(req).await;
+        assert!(!fuzzy(&first), "marked before any complaint: {first:?}");
+        complaints
+            .report(portcullis::proto::Complaint {
+                msisdn,
+                sender_port: LOAN.into(),
+                source: "12321".into(),
+                message_id: format!("m-{i}"),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    // Another variant, from another port, is recognised as the same campaign...
+    let variant = d.screen(request(CMB, "13900139001", CAMPAIGN[1])).await;
+    assert!(fuzzy(&variant), "variant not marked: {:?}", variant.symbols);
+    // ... and an unrelated message is not.
+    let other = d
+        .screen(request(
+            SF,
+            "13900139002",
+            "【顺丰速运】您的快件已到达丰巢柜，取件码582913，请于24小时内取件。",
+        ))
+        .await;
+    assert!(!fuzzy(&other), "{other:?}");
+    d.stop().await;
+
+    // The counts come back from the store.
+    let d = TestDaemon::start_with(options()).await;
+    let after = d.screen(request(JD, "13900139003", CAMPAIGN[2])).await;
+    assert!(
+        fuzzy(&after),
+        "lost across the restart: {:?}",
+        after.symbols
+    );
+    d.stop().await;
+}
