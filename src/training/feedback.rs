@@ -7,7 +7,9 @@ use std::path::Path;
 use super::Example;
 
 pub fn load(_data_dir: Option<&Path>, _target: Option<&str>) -> Result<Vec<Example>, String> {
-    Err("--feedback: operator corrections are not stored in this version \
+    Err(
+        "--feedback: operator corrections are not stored in this version \
          (Operations.Feedback answers UNIMPLEMENTED); train without --feedback"
-        .into())
+            .into(),
+    )
 }

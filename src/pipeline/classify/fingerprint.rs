@@ -42,9 +42,13 @@ pub fn simhash_chars(chars: &[char]) -> u128 {
         }
         let h = shingle_hash(&window);
         shingles += 1;
-        for (bit, count) in counts.iter_mut().enumerate() {
-            // Branch-free ±1 per bit.
-            *count += (((h >> bit) & 1) as i32) * 2 - 1;
+        // A byte at a time from a table of ±1 rows: eight adds the compiler turns into one vector
+        // add, instead of 128 shifts of a u128.
+        for (j, byte) in h.to_le_bytes().into_iter().enumerate() {
+            let signs = &SIGNS[usize::from(byte)];
+            for (count, sign) in counts[j * 8..j * 8 + 8].iter_mut().zip(signs) {
+                *count += i32::from(*sign);
+            }
         }
     }
     if shingles == 0 {
@@ -55,6 +59,21 @@ pub fn simhash_chars(chars: &[char]) -> u128 {
         |fp, (bit, &c)| if c > 0 { fp | 1 << bit } else { fp },
     )
 }
+
+/// Row b: +1 for each set bit of b, -1 for each clear bit, lowest bit first.
+const SIGNS: [[i8; 8]; 256] = {
+    let mut t = [[0i8; 8]; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut bit = 0;
+        while bit < 8 {
+            t[b][bit] = if (b >> bit) & 1 == 1 { 1 } else { -1 };
+            bit += 1;
+        }
+        b += 1;
+    }
+    t
+};
 
 fn shingle_hash(w: &[char; 3]) -> u128 {
     let mut h: u64 = 0x2545_F491_4F6C_DD1D;
