@@ -443,28 +443,6 @@ fn load_model(
             format!("{} is not a finite number >= 0", m.category_weight),
         ));
     }
-    let f = &raw.fingerprint;
-    if f.max_distance > 48 {
-        errors.push(ConfigError::new(
-            "fingerprint.max_distance",
-            format!(
-                "{} bits of 128 would join unrelated texts (at most 48)",
-                f.max_distance
-            ),
-        ));
-    }
-    if f.min_complaints == 0 {
-        errors.push(ConfigError::new(
-            "fingerprint.min_complaints",
-            "must be at least 1",
-        ));
-    }
-    if !f.spam.is_finite() {
-        errors.push(ConfigError::new(
-            "fingerprint.spam",
-            "must be a finite number",
-        ));
-    }
     if errors.len() > before {
         return None;
     }
@@ -783,6 +761,28 @@ fn validate_policy(raw: &RawConfig, errors: &mut Vec<ConfigError>) -> Option<Pol
         errors.push(ConfigError::new(
             "idempotency.ttl_hours",
             "must be 1 to 720",
+        ));
+    }
+    let f = &raw.fingerprint;
+    if f.max_distance > 48 {
+        errors.push(ConfigError::new(
+            "fingerprint.max_distance",
+            format!(
+                "{} bits of 128 would join unrelated texts (at most 48)",
+                f.max_distance
+            ),
+        ));
+    }
+    if f.min_complaints == 0 {
+        errors.push(ConfigError::new(
+            "fingerprint.min_complaints",
+            "must be at least 1",
+        ));
+    }
+    if !f.spam.is_finite() {
+        errors.push(ConfigError::new(
+            "fingerprint.spam",
+            "must be a finite number",
         ));
     }
     if errors.len() != before {

@@ -15,11 +15,10 @@ use super::data::Row;
 use super::labels;
 use crate::domain::Category;
 use crate::pipeline::classify::model::{
-    ContentModel, HAM, ModelSettings, SPAM, SPAM_HEAD, ServingModel, softmax,
+    ContentModel, ModelSettings, SPAM_HEAD, ServingModel, softmax,
 };
 use crate::pipeline::classify::rules::RuleSet;
 use crate::pipeline::classify::{self, Classification};
-use crate::pipeline::normalize::{NormalizedText, Normalizer};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ClassReport {
@@ -85,8 +84,6 @@ pub fn evaluate(
     };
     let serving = ServingModel::new(Arc::clone(model), settings, &rules);
     let mut featurizer = Featurizer::new(model.spec, RuleSet::embedded());
-    let normalizer = Normalizer::default();
-    let mut norm = NormalizedText::default();
     let mut class = Classification::default();
 
     let k = file_labels.len();
@@ -101,10 +98,7 @@ pub fn evaluate(
         let log_prob = |h: usize, c: usize, logits: &[[f32; 32]]| -> f32 {
             let head = &model.heads[h];
             if head.name == SPAM_HEAD {
-                let (s, m) = (
-                    head.label_index(SPAM).unwrap_or(1),
-                    head.label_index(HAM).unwrap_or(0),
-                );
+                let (s, m) = head.spam_ham();
                 let p = model
                     .spam_probability(&logits[h], s, m)
                     .clamp(1e-7, 1.0 - 1e-7);
@@ -126,8 +120,9 @@ pub fn evaluate(
             .unwrap_or(0);
         confusion[truth][predicted] += 1;
 
-        normalizer.normalize_into(&row.text, &mut norm);
-        classify::classify(&rules, Some(&serving), &norm, &mut class);
+        // Serving's view of the same row, from the text the featurizer already normalized.
+        let (norm, _) = featurizer.last();
+        classify::classify(&rules, Some(&serving), norm, &mut class);
         let severe = matches!(
             class.category,
             Some(Category::FraudSuspect | Category::Illegal)

@@ -80,9 +80,6 @@ pub fn targets(label: &str) -> Option<Targets> {
 
 /// The head a file label is scored in by `eval` (its own label space).
 pub fn head_of(label: &str) -> Option<&'static str> {
-    if label == SPAM || label == HAM {
-        return Some(SPAM_HEAD);
-    }
     let t = targets(label)?;
     Some(match t.other {
         Some((head, _)) => head,

@@ -14,12 +14,12 @@ pub mod labels;
 
 use std::path::PathBuf;
 
+use crate::pipeline::classify::Classification;
 use crate::pipeline::classify::features::{self, FeatureScratch, FeatureSpec};
 use crate::pipeline::classify::model::{
     CATEGORY_HEAD, ContentModel, Head, HeadHeader, Header, MAX_BITS, MIN_BITS, SPAM_HEAD,
 };
 use crate::pipeline::classify::rules::RuleSet;
-use crate::pipeline::classify::{Classification, SymbolId};
 use crate::pipeline::normalize::{NormalizedText, Normalizer};
 use labels::{FBS_HEAD, Targets};
 
@@ -111,9 +111,7 @@ pub struct Featurizer {
 
 impl Featurizer {
     pub fn new(spec: FeatureSpec, rules: RuleSet) -> Featurizer {
-        let symbol_hashes = (0..rules.symbol_count())
-            .map(|i| features::symbol_hash(rules.symbol_name(SymbolId(i as u16))))
-            .collect();
+        let symbol_hashes = features::symbol_hashes(&rules);
         Featurizer {
             normalizer: Normalizer::default(),
             rules,

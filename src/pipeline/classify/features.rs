@@ -55,6 +55,13 @@ pub fn symbol_hash(name: &str) -> u64 {
     h
 }
 
+/// The hash of every symbol of `rules`, indexed by `SymbolId`: what a model is bound with.
+pub fn symbol_hashes(rules: &super::rules::RuleSet) -> Vec<u64> {
+    (0..rules.symbol_count())
+        .map(|i| symbol_hash(rules.symbol_name(super::SymbolId(i as u16))))
+        .collect()
+}
+
 /// The bucket of hash `h` in a table of 2^bits (Fibonacci hashing: the top bits of a multiply are
 /// well mixed, so every table size sees an even spread).
 pub fn bucket(h: u64, bits: u8) -> usize {

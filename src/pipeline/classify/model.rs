@@ -102,6 +102,14 @@ impl Head {
         self.labels.iter().position(|l| l == label)
     }
 
+    /// The columns of `spam` and `ham` in the spam head (`load` refuses a model without them).
+    pub fn spam_ham(&self) -> (usize, usize) {
+        (
+            self.label_index(SPAM).unwrap_or(1),
+            self.label_index(HAM).unwrap_or(0),
+        )
+    }
+
     /// Raw scores (logits) of every class for `features` into `out` (length = classes).
     pub fn logits(&self, features: &[(u64, f32)], out: &mut [f32]) {
         let k = self.classes();
@@ -317,8 +325,8 @@ pub struct ModelSettings {
     pub fraud_threshold: f32,
     /// P(ILLEGAL) at or above this makes it ILLEGAL (REASON_ILLEGAL_CONTENT).
     pub illegal_threshold: f32,
-    /// The spam score counts from this P(spam) on: below it the rules' score stands alone.
-    /// (REASON_SPAM_CONTENT itself is `policy.spam_reject_score`.)
+    /// The model's spam score at or above this raises MODEL_SPAM (and explains it); config sets it
+    /// to `policy.spam_reject_score`, which decides REASON_SPAM_CONTENT.
     pub spam_threshold: f32,
     /// Evidence the model adds to the rules' category scores: P(category) × this.
     pub category_weight: f32,
@@ -453,20 +461,14 @@ impl ServingModel {
         settings: ModelSettings,
         rules: &super::rules::RuleSet,
     ) -> ServingModel {
-        let symbol_hashes = (0..rules.symbol_count())
-            .map(|i| features::symbol_hash(rules.symbol_name(super::SymbolId(i as u16))))
-            .collect();
+        let symbol_hashes = features::symbol_hashes(rules);
         let spam_head = model
             .heads
             .iter()
             .position(|h| h.name == SPAM_HEAD)
             .unwrap_or(0);
-        let head = &model.heads[spam_head];
-        let spam = (
-            spam_head,
-            head.label_index(SPAM).unwrap_or(0),
-            head.label_index(HAM).unwrap_or(0),
-        );
+        let (s, h) = model.heads[spam_head].spam_ham();
+        let spam = (spam_head, s, h);
         let category_head = model.heads.iter().position(|h| h.name == CATEGORY_HEAD);
         let mut category_columns = [None; 7];
         if let Some(h) = category_head {
