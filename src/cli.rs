@@ -450,6 +450,9 @@ pub struct TrainArgs {
     /// L2 penalty on the weights an update touches.
     #[arg(long, value_name = "L", default_value_t = 1e-6)]
     pub l2: f32,
+    /// The spam head's SVM C (inverse regularisation, as liblinear's).
+    #[arg(long, value_name = "C", default_value_t = 10.0)]
+    pub spam_c: f32,
 }
 
 #[derive(Debug, Args)]
@@ -466,4 +469,8 @@ pub struct EvalArgs {
     /// The spam score at which serving flags a message (policy.spam_reject_score).
     #[arg(long, value_name = "SCORE", default_value_t = 0.8)]
     pub spam_reject_score: f64,
+    /// Also write the rows the model gets wrong (predicted label or serving's flag disagrees with
+    /// the truth) to this TSV, with the prediction, category, spam score and symbols.
+    #[arg(long, value_name = "FILE.tsv")]
+    pub errors: Option<PathBuf>,
 }

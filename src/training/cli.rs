@@ -39,6 +39,7 @@ fn run_train(args: &TrainArgs) -> Result<(), String> {
         max_n: args.max_n,
         learning_rate: args.learning_rate,
         l2: args.l2,
+        spam_c: args.spam_c,
     };
     let model = fit(&examples, &opts, provenance).map_err(|e| e.to_string())?;
     let bytes = model.to_bytes();
@@ -66,6 +67,10 @@ pub fn eval(args: &EvalArgs) -> u8 {
             &args.data.display().to_string(),
             args.spam_reject_score,
         )?;
+        if let Some(path) = &args.errors {
+            std::fs::write(path, report.misses_tsv())
+                .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+        }
         Ok(if args.json {
             report.to_json().to_string()
         } else {

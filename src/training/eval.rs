@@ -40,6 +40,22 @@ pub struct EvalReport {
     pub confusion: Vec<Vec<u64>>,
     pub model: String,
     pub rows: usize,
+    /// Rows whose predicted label or serving flag disagrees with the truth, in file order.
+    #[serde(skip)]
+    pub misses: Vec<Miss>,
+}
+
+/// A row the model got wrong, with what serving made of it (for `eval --errors`).
+#[derive(Debug, Clone)]
+pub struct Miss {
+    pub line: usize,
+    pub label: String,
+    pub predicted: String,
+    pub flagged: bool,
+    pub category: Option<Category>,
+    pub spam_score: f32,
+    pub symbols: String,
+    pub text: String,
 }
 
 /// Scores `model` on `rows`; an error names the first line whose label the model never learnt.
@@ -89,6 +105,7 @@ pub fn evaluate(
     let k = file_labels.len();
     let mut confusion = vec![vec![0u64; k]; k];
     let mut flagged_counts = vec![0u64; k];
+    let mut misses = Vec::new();
     let mut logits = vec![[0.0f32; 32]; model.heads.len()];
     for row in rows {
         let features = featurizer.features(&row.text);
@@ -127,8 +144,28 @@ pub fn evaluate(
             class.category,
             Some(Category::FraudSuspect | Category::Illegal)
         );
-        if severe || class.spam_score >= spam_reject_score {
+        let flag = severe || class.spam_score >= spam_reject_score;
+        if flag {
             flagged_counts[truth] += 1;
+        }
+        let should_flag = labels::targets(&row.label).and_then(|t| t.spam);
+        if predicted != truth || should_flag.is_some_and(|s| s != flag) {
+            misses.push(Miss {
+                line: row.line,
+                label: row.label.clone(),
+                predicted: file_labels[predicted].clone(),
+                flagged: flag,
+                category: class.category,
+                spam_score: class.spam_score as f32,
+                symbols: class
+                    .symbols
+                    .iter()
+                    .map(|id| rules.symbol_name(*id).to_owned())
+                    .chain(class.model.iter().flat_map(|m| m.symbols()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                text: row.text.clone(),
+            });
         }
     }
 
@@ -187,6 +224,7 @@ pub fn evaluate(
         confusion,
         model: model.version().to_owned(),
         rows: rows.len(),
+        misses,
     })
 }
 
@@ -208,6 +246,30 @@ fn learnt_labels(model: &ContentModel) -> BTreeMap<String, Vec<String>> {
 }
 
 impl EvalReport {
+    /// The misses as TSV (`eval --errors`): line, label, predicted, flagged, category, spam
+    /// score, symbols, text.
+    pub fn misses_tsv(&self) -> String {
+        use std::fmt::Write;
+        let mut s =
+            String::from("line\tlabel\tpredicted\tflagged\tcategory\tspam_score\tsymbols\ttext\n");
+        for m in &self.misses {
+            let _ = writeln!(
+                s,
+                "{}\t{}\t{}\t{}\t{}\t{:.3}\t{}\t{}",
+                m.line,
+                m.label,
+                m.predicted,
+                m.flagged,
+                m.category.map_or("-", |c| c.as_str()),
+                m.spam_score,
+                m.symbols,
+                m.text
+            );
+        }
+        s
+    }
+
+
     /// The human-readable report: per class, then the confusion matrix.
     pub fn render(&self) -> String {
         use std::fmt::Write;

@@ -11,13 +11,14 @@ pub mod data;
 pub mod eval;
 pub mod feedback;
 pub mod labels;
+pub mod svm;
 
 use std::path::PathBuf;
 
 use crate::pipeline::classify::Classification;
 use crate::pipeline::classify::features::{self, FeatureScratch, FeatureSpec};
 use crate::pipeline::classify::model::{
-    CATEGORY_HEAD, ContentModel, Head, HeadHeader, Header, MAX_BITS, MIN_BITS, SPAM_HEAD,
+    CATEGORY_HEAD, ContentModel, Head, HeadHeader, Header, MAX_BITS, MIN_BITS, SPAM, SPAM_HEAD,
 };
 use crate::pipeline::classify::rules::RuleSet;
 use crate::pipeline::normalize::{NormalizedText, Normalizer};
@@ -36,6 +37,8 @@ pub struct TrainOptions {
     pub learning_rate: f32,
     /// L2 penalty per update on the touched weights.
     pub l2: f32,
+    /// The spam head's SVM C (`svm`).
+    pub spam_c: f32,
 }
 
 impl Default for TrainOptions {
@@ -48,6 +51,7 @@ impl Default for TrainOptions {
             max_n: 3,
             learning_rate: 0.5,
             l2: 1e-6,
+            spam_c: 10.0,
         }
     }
 }
@@ -443,13 +447,48 @@ fn fit(
         for &i in &order {
             let row = &prepared[i];
             for &(h, c) in &row.targets {
-                heads[h].step(&row.features, c, opts);
+                if h != 0 {
+                    heads[h].step(&row.features, c, opts);
+                }
             }
         }
     }
-    for head in &mut heads {
+    for head in heads.iter_mut().skip(1) {
         head.average();
     }
+
+    // The spam head (always head 0, columns ham and spam): the SVM's margin in the spam column.
+    let spam_col = head_labels[0].iter().position(|l| l == SPAM).unwrap_or(1);
+    let svm_rows: Vec<svm::SvmRow<'_>> = rows
+        .iter()
+        .filter_map(|&i| {
+            let row = &prepared[i];
+            let &(_, c) = row.targets.iter().find(|(h, _)| *h == 0)?;
+            Some(svm::SvmRow {
+                features: &row.features,
+                spam: c == spam_col,
+                weight: f32::from(row.repeats),
+            })
+        })
+        .collect();
+    let fitted = svm::fit(
+        &svm_rows,
+        &svm::SvmOptions {
+            c: opts.spam_c,
+            tolerance: 0.1,
+            max_passes: 1000,
+            bits: opts.bits,
+            seed: opts.seed,
+        },
+    );
+    let spam = &mut heads[0];
+    let k = spam.labels.len();
+    spam.weights.fill(0.0);
+    for (b, w) in fitted.weights.iter().enumerate() {
+        spam.weights[b * k + spam_col] = *w;
+    }
+    spam.bias.fill(0.0);
+    spam.bias[spam_col] = fitted.bias;
     heads
 }
 

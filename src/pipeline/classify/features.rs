@@ -2,8 +2,10 @@
 //! the rule symbols that fired. Training and serving both come through here, so a model can never
 //! be scored on features built differently from the ones it learnt.
 //!
-//! The body is first reduced to a *feature text*: every run of digits becomes one `0` (codes,
-//! amounts and dates differ in every message of a campaign; the public sets mask them anyway) and
+//! The body is first reduced to a *feature text*: every run of digits becomes `0`, `00` or `000`
+//! for 1-2, 3-4 and 5 or more digits (codes, amounts and dates differ in every message of a
+//! campaign, but a day, a price and a phone number differ in length; the public sets mask digits
+//! anyway) and
 //! every URL becomes one `U` (a link's letters say little, that there is one says a lot). Start and
 //! end markers make "begins with" and "ends with" n-grams features of their own.
 //!
@@ -22,7 +24,7 @@ const START: char = '\u{2}';
 const END: char = '\u{3}';
 /// Stands for one URL in the feature text (canonical text is ASCII-lowercased, so `U` is free).
 pub const URL_MARK: char = 'U';
-/// Stands for one run of digits.
+/// Stands for a run of digits: once for 1-2 digits, twice for 3-4, three times for 5 or more.
 pub const DIGITS_MARK: char = '0';
 
 /// The longest n-gram the hashing supports (the model file says which `max_n` it was trained with).
@@ -91,11 +93,13 @@ pub fn feature_text(norm: &NormalizedText, out: &mut Vec<char>) {
     out.push(START);
     let text = norm.text.as_str();
     let mut pos = 0;
+    let mut digits = 0u32;
     while pos < text.len() {
         if !norm.urls.is_empty()
             && let Some(len) = url_at(text, pos, &norm.urls)
         {
             out.push(URL_MARK);
+            digits = 0;
             pos += len;
             continue;
         }
@@ -104,10 +108,12 @@ pub fn feature_text(norm: &NormalizedText, out: &mut Vec<char>) {
         };
         pos += c.len_utf8();
         if c.is_ascii_digit() {
-            if out.last() != Some(&DIGITS_MARK) {
+            digits += 1;
+            if matches!(digits, 1 | 3 | 5) {
                 out.push(DIGITS_MARK);
             }
         } else {
+            digits = 0;
             out.push(c);
         }
     }
@@ -204,7 +210,14 @@ mod tests {
         let mut a = FeatureScratch::default();
         let mut b = FeatureScratch::default();
         extract(spec, &norm("您的验证码是4821，5分钟内有效"), &[], &mut a);
-        extract(spec, &norm("您的验证码是903317，10分钟内有效"), &[], &mut b);
+        extract(spec, &norm("您的验证码是9033，15分钟内有效"), &[], &mut b);
         assert_eq!(a.features, b.features);
+        // A phone number is not a code: digit runs keep their length class.
+        extract(spec, &norm("您的验证码是13800138000，5分钟内有效"), &[], &mut b);
+        assert_ne!(a.features, b.features);
+        let mut t = Vec::new();
+        feature_text(&norm("拨打13800138000，回复8或123"), &mut t);
+        let t: String = t.into_iter().collect();
+        assert_eq!(t, "\u{2}拨打000,回复0或00\u{3}");
     }
 }

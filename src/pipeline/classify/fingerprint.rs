@@ -25,14 +25,15 @@ pub fn simhash(norm: &NormalizedText, scratch: &mut FeatureScratch) -> u128 {
 }
 
 /// SimHash over the 3-gram shingles of `chars`; spaces and punctuation are dropped first, so
-/// re-spacing or re-punctuating a text does not move it.
+/// re-spacing or re-punctuating a text does not move it, and digit marks collapse into one.
 pub fn simhash_chars(chars: &[char]) -> u128 {
     let mut counts = [0i32; 128];
     let mut window = [' '; 3];
     let mut seen = 0usize;
     let mut shingles = 0;
     for &c in chars {
-        if !c.is_alphanumeric() {
+        // Digit runs of any length are one mark here: a campaign's amounts and codes vary in length.
+        if !c.is_alphanumeric() || (c == features::DIGITS_MARK && window[2] == c && seen > 0) {
             continue;
         }
         window = [window[1], window[2], c];

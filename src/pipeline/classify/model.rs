@@ -24,7 +24,9 @@ use crate::domain::Category;
 use crate::pipeline::normalize::NormalizedText;
 
 const MAGIC: &[u8; 8] = b"PCMODEL\0";
-const FORMAT_VERSION: u32 = 1;
+/// 2: digit runs became one mark per length class (`features::feature_text`); a version 1 model
+/// would be scored on features it never saw, so it is refused.
+const FORMAT_VERSION: u32 = 2;
 /// Refuse to inflate more than this: a model is a few MB; a corrupt length must not exhaust memory.
 const MAX_INFLATED: u64 = 256 << 20;
 /// Table sizes a head may have (log2 of buckets).
@@ -422,14 +424,18 @@ impl Ngram {
 
 impl fmt::Display for Ngram {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut last = None;
         for &c in &self.chars[..usize::from(self.len)] {
             match c {
                 '\u{2}' => f.write_str("^")?,
                 '\u{3}' => f.write_str("$")?,
                 features::URL_MARK => f.write_str("<URL>")?,
+                // One digit run is up to three marks (its length class): one <NUM> for the run.
+                features::DIGITS_MARK if last == Some(c) => {}
                 features::DIGITS_MARK => f.write_str("<NUM>")?,
                 c => write!(f, "{c}")?,
             }
+            last = Some(c);
         }
         Ok(())
     }
