@@ -114,7 +114,7 @@ pub async fn run(command: AdminCommand, out: &mut dyn Write) -> Result<Outcome, 
 // ---------------------------------------------------------------------------------------------
 // gRPC plumbing
 
-async fn connect(target: &str) -> Result<Channel, AdminError> {
+pub(crate) async fn connect(target: &str) -> Result<Channel, AdminError> {
     let uri = if target.contains("://") {
         target.to_owned()
     } else {

@@ -68,6 +68,26 @@ pub struct DecisionRow {
     pub decision_pb: String,
 }
 
+/// An operator's correction of a decision (Operations.Feedback), with the text it was about (from
+/// the decision's audit record; empty for VERIFICATION, whose text is never stored), so `train
+/// --feedback` can learn from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedbackRow {
+    pub feedback_id: String,
+    pub decision_id: String,
+    pub msisdn: String,
+    pub sender_port: String,
+    pub message_id: String,
+    pub enterprise: String,
+    /// The category the operator says it is (Category::as_str); "" = not corrected.
+    pub category: String,
+    pub spam: bool,
+    pub note: String,
+    pub operator: String,
+    pub text: String,
+    pub at_ns: i64,
+}
+
 /// An operator's regional block (Operations.BlockRegion / UnblockRegion).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegionBlockRow {
@@ -129,6 +149,7 @@ pub enum Event {
     RegionBlocked(RegionBlockRow),
     RegionUnblocked(RegionBlockRow),
     RegionPolicySet(RegionPolicyRow),
+    Feedback(FeedbackRow),
 }
 
 impl Event {
@@ -145,6 +166,7 @@ impl Event {
             Event::RegionBlocked(_) => "region_blocked",
             Event::RegionUnblocked(_) => "region_unblocked",
             Event::RegionPolicySet(_) => "region_policy_set",
+            Event::Feedback(_) => "feedback",
         }
     }
 
@@ -160,6 +182,7 @@ impl Event {
             Event::ErasureRequested { at_ns, .. } => *at_ns,
             Event::RegionBlocked(b) | Event::RegionUnblocked(b) => b.at_ns,
             Event::RegionPolicySet(p) => p.at_ns,
+            Event::Feedback(f) => f.at_ns,
         }
     }
 
@@ -171,6 +194,7 @@ impl Event {
             Event::Complaint(c) => &c.msisdn,
             Event::Decision(d) => &d.msisdn,
             Event::ErasureRequested { msisdn, .. } => msisdn,
+            Event::Feedback(f) => &f.msisdn,
             Event::RegionBlocked(_) | Event::RegionUnblocked(_) | Event::RegionPolicySet(_) => "",
         }
     }
@@ -184,6 +208,7 @@ impl Event {
             Event::OptedOut(o) | Event::OptedIn(o) => &o.enterprise,
             Event::Complaint(c) => &c.enterprise,
             Event::Decision(d) => &d.enterprise,
+            Event::Feedback(f) => &f.enterprise,
             Event::ErasureRequested { .. } | Event::RegionPolicySet(_) => "",
             Event::RegionBlocked(b) | Event::RegionUnblocked(b) => &b.enterprise,
         }
@@ -206,6 +231,7 @@ impl Event {
         match self {
             Event::Complaint(c) => Some((&c.sender_port, &c.message_id)),
             Event::Decision(d) => Some((&d.sender_port, &d.message_id)),
+            Event::Feedback(f) => Some((&f.sender_port, &f.message_id)),
             _ => None,
         }
     }

@@ -370,7 +370,7 @@ impl Store {
         range_ns: (Option<i64>, Option<i64>),
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = sqlx::query(
-            "SELECT seq, kind, at_ns, payload, hash FROM audit_events WHERE kind NOT IN ('decision', 'region_blocked', 'region_unblocked', 'region_policy_set') \
+            "SELECT seq, kind, at_ns, payload, hash FROM audit_events WHERE kind NOT IN ('decision', 'feedback', 'region_blocked', 'region_unblocked', 'region_policy_set') \
              AND (?1 IS NULL OR msisdn = ?1) AND (?2 IS NULL OR enterprise = ?2) \
              AND (?3 IS NULL OR at_ns >= ?3) AND (?4 IS NULL OR at_ns < ?4) ORDER BY seq",
         )
@@ -404,6 +404,30 @@ impl Store {
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(StoredEvent::from_row).collect()
+    }
+
+    /// The audited decision `decision_id`, looked up near `around_ns` (decision ids are UUID v7:
+    /// their time is the decision's, to the millisecond), or None.
+    pub async fn decision_by_id(
+        &self,
+        decision_id: &str,
+        around_ns: i64,
+    ) -> Result<Option<StoredEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, kind, at_ns, payload, hash FROM audit_events WHERE kind = 'decision' \
+             AND at_ns BETWEEN ?1 AND ?2 AND json_extract(payload, '$.decision_id') = ?3 LIMIT 1",
+        )
+        .bind(around_ns.saturating_sub(2_000_000_000))
+        .bind(around_ns.saturating_add(2_000_000_000))
+        .bind(decision_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.first().map(StoredEvent::from_row).transpose()
+    }
+
+    /// Operators' corrections (Operations.Feedback) recorded at or after `since_ns`, oldest first.
+    pub async fn feedback(&self, since_ns: i64) -> Result<Vec<StoredEvent>, StoreError> {
+        feedback_events(&self.read, since_ns).await
     }
 
     /// The consent records in force or past for a pair (RevokeConsent picks from these).
@@ -525,6 +549,22 @@ pub async fn open_read_only(data_dir: &Path) -> Result<SqlitePool, StoreError> {
         .max_connections(1)
         .connect_with(options)
         .await?)
+}
+
+/// Operators' corrections recorded at or after `since_ns`, oldest first (the daemon's store, or a
+/// stopped daemon's data dir opened by `open_read_only`).
+pub async fn feedback_events(
+    pool: &SqlitePool,
+    since_ns: i64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT seq, kind, at_ns, payload, hash FROM audit_events WHERE kind = 'feedback' \
+         AND at_ns >= ? AND payload IS NOT NULL ORDER BY seq",
+    )
+    .bind(since_ns)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(StoredEvent::from_row).collect()
 }
 
 pub async fn head(pool: &SqlitePool) -> Result<Head, StoreError> {

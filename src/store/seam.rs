@@ -53,6 +53,12 @@ pub trait RegistryStore: Send + Sync + 'static {
         range_ns: (Option<i64>, Option<i64>),
     ) -> Result<Vec<StoredEvent>, StoreError>;
     async fn decisions(&self, filter: &DecisionFilter<'_>) -> Result<Vec<StoredEvent>, StoreError>;
+    async fn decision_by_id(
+        &self,
+        decision_id: &str,
+        around_ns: i64,
+    ) -> Result<Option<StoredEvent>, StoreError>;
+    async fn feedback(&self, since_ns: i64) -> Result<Vec<StoredEvent>, StoreError>;
     async fn verify(&self, expect: Option<&Head>) -> Result<VerifyReport, StoreError>;
     async fn head(&self) -> Result<Head, StoreError>;
 
@@ -128,6 +134,16 @@ impl RegistryStore for Store {
     }
     async fn decisions(&self, filter: &DecisionFilter<'_>) -> Result<Vec<StoredEvent>, StoreError> {
         Store::decisions(self, filter).await
+    }
+    async fn decision_by_id(
+        &self,
+        decision_id: &str,
+        around_ns: i64,
+    ) -> Result<Option<StoredEvent>, StoreError> {
+        Store::decision_by_id(self, decision_id, around_ns).await
+    }
+    async fn feedback(&self, since_ns: i64) -> Result<Vec<StoredEvent>, StoreError> {
+        Store::feedback(self, since_ns).await
     }
     async fn verify(&self, expect: Option<&Head>) -> Result<VerifyReport, StoreError> {
         Store::verify(self, expect).await

@@ -412,7 +412,10 @@ async fn apply_to_tables(tx: &mut sqlx::SqliteConnection, event: &Event) -> Resu
                 .execute(&mut *tx)
                 .await?;
         }
-        Event::ConsentExpired { .. } | Event::Decision(_) | Event::ErasureRequested { .. } => {}
+        Event::ConsentExpired { .. }
+        | Event::Decision(_)
+        | Event::ErasureRequested { .. }
+        | Event::Feedback(_) => {}
     }
     Ok(())
 }
@@ -462,7 +465,8 @@ pub(crate) fn apply_to_registry(registry: &InMemoryRegistry, event: &Event) {
         | Event::ErasureRequested { .. }
         | Event::RegionBlocked(_)
         | Event::RegionUnblocked(_)
-        | Event::RegionPolicySet(_) => {}
+        | Event::RegionPolicySet(_)
+        | Event::Feedback(_) => {}
     }
 }
 
@@ -519,7 +523,8 @@ impl Replay {
             | Event::ErasureRequested { .. }
             | Event::RegionBlocked(_)
             | Event::RegionUnblocked(_)
-            | Event::RegionPolicySet(_) => {}
+            | Event::RegionPolicySet(_)
+            | Event::Feedback(_) => {}
         }
     }
 

@@ -24,12 +24,16 @@ fn run_train(args: &TrainArgs) -> Result<(), String> {
     let started = std::time::Instant::now();
     let (mut examples, mut provenance) = load_examples(&args.data).map_err(|e| e.to_string())?;
     if args.feedback {
-        let corrections = super::feedback::load(args.data_dir.as_deref(), args.target.as_deref())?;
+        let loaded = super::feedback::load(args.data_dir.as_deref(), args.target.as_deref())?;
         if let serde_json::Value::Object(map) = &mut provenance {
-            map.insert("feedback".into(), corrections.len().into());
+            map.insert("feedback".into(), loaded.examples.len().into());
         }
-        eprintln!("{} operator corrections included", corrections.len());
-        examples.extend(corrections);
+        eprintln!(
+            "{} operator corrections included ({} without stored text skipped)",
+            loaded.examples.len(),
+            loaded.without_text
+        );
+        examples.extend(loaded.examples);
     }
     let opts = TrainOptions {
         seed: args.seed,

@@ -269,7 +269,6 @@ impl EvalReport {
         s
     }
 
-
     /// The human-readable report: per class, then the confusion matrix.
     pub fn render(&self) -> String {
         use std::fmt::Write;

@@ -283,3 +283,110 @@ async fn complaints_attach_to_the_campaign_and_its_variants_are_marked_across_a_
     );
     d.stop().await;
 }
+
+/// Operations.Feedback stores a correction with the decided text; it survives `kill -9`, and
+/// `train --feedback` takes it from a running daemon and from a stopped one's data dir.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_is_stored_durably_and_train_includes_it() {
+    use portcullis::proto::operations_client::OperationsClient;
+    use portcullis::proto::screening_client::ScreeningClient;
+    use portcullis::proto::{Category, FeedbackRequest};
+
+    let data = tempfile::tempdir().unwrap();
+    let daemon = DaemonProcess::spawn(data.path());
+    let channel = daemon.channel().await;
+    let mut ops = OperationsClient::new(channel.clone());
+    let text = "【鑫利达】店庆全场五折，进店即送好礼，详询4008123456，回T退订";
+    let decision = ScreeningClient::new(channel.clone())
+        .screen(request(LOAN, "13800138000", text))
+        .await
+        .unwrap()
+        .into_inner();
+    let correction = |decision_id: &str, operator: &str| FeedbackRequest {
+        decision_id: decision_id.into(),
+        category: Category::Marketing as i32,
+        spam: true,
+        note: "customers complain about it".into(),
+        operator: operator.into(),
+    };
+
+    let code = |r: Result<tonic::Response<_>, tonic::Status>| r.map(|_| ()).unwrap_err().code();
+    let bad = ops.feedback(correction("not-an-id", "ops-li")).await;
+    assert_eq!(code(bad), tonic::Code::InvalidArgument);
+    let unnamed = ops.feedback(correction(&decision.decision_id, " ")).await;
+    assert_eq!(code(unnamed), tonic::Code::InvalidArgument);
+    let unknown = ops
+        .feedback(correction(&uuid::Uuid::now_v7().to_string(), "ops-li"))
+        .await;
+    assert_eq!(code(unknown), tonic::Code::NotFound);
+
+    // The decision reaches the audit trail within the writer's flush interval.
+    let mut ack = None;
+    for _ in 0..100 {
+        match ops
+            .feedback(correction(&decision.decision_id, "ops-li"))
+            .await
+        {
+            Ok(a) => {
+                ack = Some(a.into_inner());
+                break;
+            }
+            Err(s) if s.code() == tonic::Code::NotFound => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(s) => panic!("{s:?}"),
+        }
+    }
+    let ack = ack.expect("the decision never reached the audit trail");
+    assert!(ack.feedback_id.starts_with("fbk-"), "{ack:?}");
+
+    let model = data.path().join("with-feedback.pcm");
+    let fixture = repo_path("tests/it/fixtures/model_train.tsv");
+    let train_with = |source: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data",
+            fixture.to_str().unwrap(),
+            "--out",
+            model.to_str().unwrap(),
+            "--bits",
+            "16",
+            "--head-bits",
+            "14",
+            "--feedback",
+        ];
+        args.extend_from_slice(source);
+        let o = portcullis(&args);
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{stderr}");
+        stderr
+    };
+    let target = daemon.grpc_addr.to_string();
+    // The daemon is another process: blocking this test thread on `train` is harmless.
+    let live = train_with(&["--target", &target]);
+    assert!(live.contains("1 operator corrections included"), "{live}");
+
+    daemon.kill9();
+    let stopped = train_with(&["--data-dir", data.path().to_str().unwrap()]);
+    assert!(
+        stopped.contains("1 operator corrections included"),
+        "{stopped}"
+    );
+    // A correction without a daemon to read from is an error, not a silent model without it.
+    let o = portcullis(&[
+        "train",
+        "--data",
+        fixture.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--feedback",
+        "--data-dir",
+        "/nonexistent/portcullis",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--data-dir"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

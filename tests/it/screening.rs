@@ -690,14 +690,15 @@ async fn reflection_and_health_list_the_contract() {
         );
     }
 
-    // Services of later issues answer UNIMPLEMENTED, never a fake success.
+    // An empty request is refused with the field at fault, never a fake success.
     let mut operations =
         portcullis::proto::operations_client::OperationsClient::new(channel.clone());
     let err = operations
         .feedback(portcullis::proto::FeedbackRequest::default())
         .await
         .unwrap_err();
-    assert_eq!(err.code(), tonic::Code::Unimplemented);
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(err.message().starts_with("operator:"), "{err:?}");
     let _ = ScreeningClient::new(channel);
     d.stop().await;
 }

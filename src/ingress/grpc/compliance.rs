@@ -133,7 +133,8 @@ pub fn consent_event(e: &StoredEvent) -> proto::ConsentEvent {
             Event::Decision(_)
             | Event::RegionBlocked(_)
             | Event::RegionUnblocked(_)
-            | Event::RegionPolicySet(_),
+            | Event::RegionPolicySet(_)
+            | Event::Feedback(_),
         )
         | None => match e.kind.as_str() {
             "consent_granted" => ConsentEventKind::Granted,

@@ -1,9 +1,13 @@
-//! `Operations`: operators block or lift a province by hand, override the complaint-rate policy and
-//! see every level above NORMAL. Blocks and policies are committed to the audit chain (with the
-//! operator's name) before they take effect and before the answer, so they survive `kill -9`.
+//! `Operations`: operators block or lift a province by hand, override the complaint-rate policy,
+//! see every level above NORMAL, and correct the classifier (Feedback). Blocks, policies and
+//! corrections are committed to the audit chain (with the operator's name) before they take effect
+//! and before the answer, so they survive `kill -9`.
 
+use std::pin::Pin;
 use std::sync::Arc;
 
+use base64::Engine as _;
+use prost::Message as _;
 use tonic::{Request, Response, Status};
 
 use super::convert::*;
@@ -12,9 +16,24 @@ use crate::proto::operations_server::Operations;
 use crate::proto::{self, ThrottleLevel};
 use crate::screening::Screener;
 use crate::store::RegistryStore;
-use crate::store::event::{Event, RegionBlockRow, RegionPolicyRow};
+use crate::store::event::{Event, FeedbackRow, RegionBlockRow, RegionPolicyRow};
 use crate::throttle::RegionPolicy;
 use crate::throttle::region::{Level, ManualBlock};
+
+type BoxStream<T> = Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+/// The time (ns) a UUID v7 decision id carries, or None for anything else.
+fn decision_time_ns(id: &str) -> Option<i64> {
+    let uuid = uuid::Uuid::parse_str(id).ok()?;
+    if uuid.get_version_num() != 7 {
+        return None;
+    }
+    let (secs, nanos) = uuid.get_timestamp()?.to_unix();
+    i64::try_from(secs)
+        .ok()?
+        .checked_mul(1_000_000_000)?
+        .checked_add(i64::from(nanos))
+}
 
 pub struct OperationsService {
     screener: Arc<Screener>,
@@ -263,12 +282,123 @@ impl Operations for OperationsService {
         Ok(Response::new(proto::ListThrottlesResponse { states }))
     }
 
+    /// The correction is committed to the audit chain, with the decided text, before the answer.
     async fn feedback(
         &self,
-        _: Request<proto::FeedbackRequest>,
+        request: Request<proto::FeedbackRequest>,
     ) -> Result<Response<proto::FeedbackAck>, Status> {
-        Err(Status::unimplemented(
-            "Operations.Feedback: not implemented in this version (arrives with the content classifier)",
-        ))
+        let r = request.into_inner();
+        if r.operator.trim().is_empty() {
+            return Err(invalid(
+                "operator",
+                "empty: corrections are audited with the operator's name",
+            ));
+        }
+        let category = match r.category {
+            0 => None,
+            v => Some(
+                category_from_proto(v)
+                    .ok_or_else(|| invalid("category", format!("{v} is not a category")))?,
+            ),
+        };
+        let decision_id = r.decision_id.trim();
+        let Some(decided_ns) = decision_time_ns(decision_id) else {
+            return Err(invalid(
+                "decision_id",
+                format!("`{decision_id}` is not a decision id (Decision.decision_id, a UUID v7)"),
+            ));
+        };
+        let found = self
+            .store
+            .decision_by_id(decision_id, decided_ns)
+            .await
+            .map_err(Status::from)?;
+        let Some(Event::Decision(d)) = found.and_then(|e| e.event) else {
+            return Err(Status::not_found(format!(
+                "decision_id: no audited decision {decision_id} (decisions reach the audit trail \
+                 within the writer's flush interval; a dry run has none)"
+            )));
+        };
+        let text = base64::engine::general_purpose::STANDARD
+            .decode(&d.request_pb)
+            .ok()
+            .and_then(|b| proto::ScreenRequest::decode(b.as_slice()).ok())
+            .map(|req| req.text)
+            .unwrap_or_default();
+        let now = self.screener.clock().now();
+        let row = FeedbackRow {
+            feedback_id: new_id("fbk-", now),
+            decision_id: decision_id.to_owned(),
+            msisdn: d.msisdn,
+            sender_port: d.sender_port,
+            message_id: d.message_id,
+            enterprise: d.enterprise,
+            category: category.map_or_else(String::new, |c| c.as_str().to_owned()),
+            spam: r.spam,
+            note: r.note.trim().to_owned(),
+            operator: r.operator.trim().to_owned(),
+            text,
+            at_ns: nanos(now),
+        };
+        let feedback_id = row.feedback_id.clone();
+        self.store
+            .commit(vec![Event::Feedback(row)])
+            .await
+            .map_err(Status::from)?;
+        Ok(Response::new(proto::FeedbackAck { feedback_id }))
+    }
+
+    type ListFeedbackStream = BoxStream<proto::FeedbackRecord>;
+
+    async fn list_feedback(
+        &self,
+        request: Request<proto::FeedbackQuery>,
+    ) -> Result<Response<Self::ListFeedbackStream>, Status> {
+        let q = request.into_inner();
+        let (from, to) = match &q.range {
+            Some(r) => (
+                r.start
+                    .as_ref()
+                    .map(|t| from_proto_ts("range.start", t))
+                    .transpose()?,
+                r.end
+                    .as_ref()
+                    .map(|t| from_proto_ts("range.end", t))
+                    .transpose()?,
+            ),
+            None => (None, None),
+        };
+        let events = self
+            .store
+            .feedback(from.unwrap_or(i64::MIN))
+            .await
+            .map_err(Status::from)?;
+        let out: Vec<Result<proto::FeedbackRecord, Status>> = events
+            .into_iter()
+            .filter(|e| to.is_none_or(|to| e.at_ns < to))
+            .filter_map(|e| match e.event {
+                Some(Event::Feedback(f)) => Some(Ok(proto::FeedbackRecord {
+                    feedback_id: f.feedback_id,
+                    feedback: Some(proto::FeedbackRequest {
+                        decision_id: f.decision_id,
+                        category: Category::ALL
+                            .into_iter()
+                            .find(|c| c.as_str() == f.category)
+                            .map_or(0, |c| crate::screening::proto_category(c) as i32),
+                        spam: f.spam,
+                        note: f.note,
+                        operator: f.operator,
+                    }),
+                    text: f.text,
+                    at: Some(to_proto_ts(f.at_ns)),
+                    seq: e.seq,
+                    hash: e.hash,
+                    sender_port: f.sender_port,
+                    message_id: f.message_id,
+                })),
+                _ => None,
+            })
+            .collect();
+        Ok(Response::new(Box::pin(tokio_stream::iter(out))))
     }
 }

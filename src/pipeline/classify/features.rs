@@ -213,7 +213,12 @@ mod tests {
         extract(spec, &norm("您的验证码是9033，15分钟内有效"), &[], &mut b);
         assert_eq!(a.features, b.features);
         // A phone number is not a code: digit runs keep their length class.
-        extract(spec, &norm("您的验证码是13800138000，5分钟内有效"), &[], &mut b);
+        extract(
+            spec,
+            &norm("您的验证码是13800138000，5分钟内有效"),
+            &[],
+            &mut b,
+        );
         assert_ne!(a.features, b.features);
         let mut t = Vec::new();
         feature_text(&norm("拨打13800138000，回复8或123"), &mut t);
