@@ -7,10 +7,10 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use crate::domain::{Category, Msisdn, stable_hash64};
-use crate::pipeline::classify::fingerprint::{self, CampaignIndex};
+use crate::pipeline::classify::fingerprint::CampaignIndex;
 use crate::pipeline::classify::model::ServingModel;
 use crate::pipeline::classify::rules::RuleSet;
-use crate::pipeline::classify::{self, Classification, features};
+use crate::pipeline::classify::{self, Classification};
 use crate::pipeline::normalize::{NormalizedText, Normalizer};
 use crate::pipeline::policy::duplicate::DuplicateWindow;
 use crate::pipeline::policy::frequency::FrequencyCounter;
@@ -141,7 +141,7 @@ pub fn screen<'s>(
         &scratch.norm,
         &mut scratch.class,
     );
-    screened.fingerprint = features::with_scratch(|s| fingerprint::simhash(&scratch.norm, s));
+    screened.fingerprint = scratch.class.fingerprint;
     let fp = &cfg.fingerprint;
     if live
         .campaigns

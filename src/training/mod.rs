@@ -238,8 +238,14 @@ impl TrainHead {
         }
     }
 
-    fn quantize(&self) -> Head {
-        let max = self.weights.iter().fold(0.0f32, |m, w| m.max(w.abs()));
+    /// i8 weights with one scale; with `margin_column`, only that column (the others are zero).
+    fn quantize(&self, margin_column: Option<usize>) -> Head {
+        let k = self.labels.len();
+        let kept: Vec<f32> = match margin_column {
+            Some(c) => self.weights.iter().skip(c).step_by(k).copied().collect(),
+            None => self.weights.clone(),
+        };
+        let max = kept.iter().fold(0.0f32, |m, w| m.max(w.abs()));
         let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
         Head {
             name: self.name.clone(),
@@ -247,8 +253,8 @@ impl TrainHead {
             labels: self.labels.clone(),
             bias: self.bias.clone(),
             scale,
-            weights: self
-                .weights
+            margin_column,
+            weights: kept
                 .iter()
                 .map(|w| (w / scale).round().clamp(-127.0, 127.0) as i8)
                 .collect(),
@@ -393,7 +399,12 @@ pub fn train(
             featurizer.rules().symbol_count().into(),
         );
     }
-    let quantized: Vec<Head> = heads.iter().map(TrainHead::quantize).collect();
+    // The spam head is an SVM: its weights live in the spam column only.
+    let quantized: Vec<Head> = heads
+        .iter()
+        .enumerate()
+        .map(|(i, h)| h.quantize((i == 0).then_some(spam_cols.0)))
+        .collect();
     let mut header = Header {
         version: String::new(),
         max_n: spec.max_n,
@@ -405,6 +416,7 @@ pub fn train(
                 labels: h.labels.clone(),
                 bias: h.bias.clone(),
                 scale: h.scale,
+                margin_column: h.margin_column,
             })
             .collect(),
         calibration,

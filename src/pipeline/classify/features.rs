@@ -133,6 +133,12 @@ fn url_at(text: &str, pos: usize, urls: &[String]) -> Option<usize> {
 /// by hash, unit L2 norm. `s.chars` keeps the feature text (explanations use it).
 pub fn extract(spec: FeatureSpec, norm: &NormalizedText, symbols: &[u64], s: &mut FeatureScratch) {
     feature_text(norm, &mut s.chars);
+    extract_from_text(spec, symbols, s);
+}
+
+/// `extract` for a scratch whose `chars` already hold the feature text (serving builds it once
+/// for the model and the campaign fingerprint).
+pub fn extract_from_text(spec: FeatureSpec, symbols: &[u64], s: &mut FeatureScratch) {
     s.hashes.clear();
     let n_max = usize::from(spec.max_n).min(MAX_N);
     for n in 1..=n_max {

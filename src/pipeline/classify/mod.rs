@@ -33,6 +33,8 @@ pub struct Classification {
     pub model: Option<model::ModelOutput>,
     /// The text belongs to a campaign past its complaint limit (symbol FUZZY_COMPLAINED).
     pub complained_campaign: bool,
+    /// The campaign fingerprint (SimHash) of the text, from the feature text the model scored.
+    pub fingerprint: u128,
 }
 
 impl Classification {
@@ -93,8 +95,14 @@ pub fn classify(
     rules.classify(norm, out);
     out.model = None;
     out.complained_campaign = false;
-    if let Some(model) = model {
-        let scored = model.score(norm, out);
+    // One feature text per message, for the model and the fingerprint alike.
+    let (scored, fingerprint) = features::with_scratch(|s| {
+        features::feature_text(norm, &mut s.chars);
+        let scored = model.map(|m| m.score_text(s, norm, out));
+        (scored, fingerprint::simhash_chars(&s.chars))
+    });
+    out.fingerprint = fingerprint;
+    if let (Some(model), Some(scored)) = (model, scored) {
         out.apply_model(&scored, model, rules);
     }
 }

@@ -81,6 +81,10 @@ pub struct HeadHeader {
     pub bias: Vec<f32>,
     /// weight = i8 * scale.
     pub scale: f32,
+    /// Set when only this column has weights (the others are zero and not stored): a binary head
+    /// whose margin is all that matters (the spam head's SVM) takes half the memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin_column: Option<usize>,
 }
 
 /// One softmax head.
@@ -91,7 +95,9 @@ pub struct Head {
     pub labels: Vec<String>,
     pub bias: Vec<f32>,
     pub scale: f32,
-    /// buckets × labels, bucket-major.
+    /// See `HeadHeader::margin_column`.
+    pub margin_column: Option<usize>,
+    /// buckets × stored columns (labels, or 1 with `margin_column`), bucket-major.
     pub weights: Vec<i8>,
 }
 
@@ -112,10 +118,29 @@ impl Head {
         )
     }
 
+    /// Weight columns stored per bucket.
+    pub fn stored_columns(&self) -> usize {
+        if self.margin_column.is_some() {
+            1
+        } else {
+            self.classes()
+        }
+    }
+
     /// Raw scores (logits) of every class for `features` into `out` (length = classes).
     pub fn logits(&self, features: &[(u64, f32)], out: &mut [f32]) {
         let k = self.classes();
         out[..k].copy_from_slice(&self.bias);
+        if let Some(c) = self.margin_column {
+            let mut acc = 0.0f32;
+            for &(hash, value) in features {
+                if let Some(&w) = self.weights.get(features::bucket(hash, self.bits)) {
+                    acc += f32::from(w) * value;
+                }
+            }
+            out[c] += acc * self.scale;
+            return;
+        }
         let mut acc = [0.0f32; 32];
         let acc = &mut acc[..k.min(32)];
         for &(hash, value) in features {
@@ -133,11 +158,14 @@ impl Head {
 
     /// The contribution of one bucket to the margin of class `a` over class `b`.
     fn margin_weight(&self, hash: u64, a: usize, b: usize) -> f32 {
-        let k = self.classes();
+        let k = self.stored_columns();
         let row = features::bucket(hash, self.bits) * k;
-        let wa = self.weights.get(row + a).copied().unwrap_or(0);
-        let wb = self.weights.get(row + b).copied().unwrap_or(0);
-        (f32::from(wa) - f32::from(wb)) * self.scale
+        let column = |c: usize| match self.margin_column {
+            Some(m) if m == c => self.weights.get(row).copied().unwrap_or(0),
+            Some(_) => 0,
+            None => self.weights.get(row + c).copied().unwrap_or(0),
+        };
+        (f32::from(column(a)) - f32::from(column(b))) * self.scale
     }
 }
 
@@ -220,8 +248,13 @@ impl ContentModel {
                     h.name, h.bits
                 ));
             }
+            let stored = match h.margin_column {
+                Some(c) if c < k => 1,
+                Some(c) => return Err(format!("head {}: margin column {c} of {k}", h.name)),
+                None => k,
+            };
             let weights = r
-                .take((1usize << h.bits) * k)?
+                .take((1usize << h.bits) * stored)?
                 .iter()
                 .map(|&b| b as i8)
                 .collect();
@@ -231,6 +264,7 @@ impl ContentModel {
                 labels: h.labels.clone(),
                 bias: h.bias.clone(),
                 scale: h.scale,
+                margin_column: h.margin_column,
                 weights,
             });
         }
@@ -496,18 +530,29 @@ impl ServingModel {
     /// Allocates nothing once this thread's scratch has grown.
     pub fn score(&self, norm: &NormalizedText, class: &super::Classification) -> ModelOutput {
         features::with_scratch(|s| {
-            let mut syms = [0u64; 64];
-            let mut n = 0;
-            for id in class.symbols.iter().take(syms.len()) {
-                if let Some(&b) = self.symbol_hashes.get(usize::from(id.0)) {
-                    syms[n] = b;
-                    n += 1;
-                }
-            }
-            features::extract(self.model.spec, norm, &syms[..n], s);
-            let compliant = norm.signature.is_some() && norm.optout_notice;
-            self.conclude(s, compliant)
+            features::feature_text(norm, &mut s.chars);
+            self.score_text(s, norm, class)
         })
+    }
+
+    /// `score` for a scratch whose `chars` already hold `norm`'s feature text.
+    pub fn score_text(
+        &self,
+        s: &mut FeatureScratch,
+        norm: &NormalizedText,
+        class: &super::Classification,
+    ) -> ModelOutput {
+        let mut syms = [0u64; 64];
+        let mut n = 0;
+        for id in class.symbols.iter().take(syms.len()) {
+            if let Some(&b) = self.symbol_hashes.get(usize::from(id.0)) {
+                syms[n] = b;
+                n += 1;
+            }
+        }
+        features::extract_from_text(self.model.spec, &syms[..n], s);
+        let compliant = norm.signature.is_some() && norm.optout_notice;
+        self.conclude(s, compliant)
     }
 
     fn conclude(&self, s: &FeatureScratch, compliant_commercial: bool) -> ModelOutput {
