@@ -12,6 +12,8 @@ pub enum Encoding {
     #[default]
     Gsm7,
     Ucs2,
+    /// 8-bit text (SMPP data_coding 3, Latin-1): 140 octets, 134 per concatenated part.
+    Octet,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +34,31 @@ const UCS2_SINGLE: u32 = 70;
 /// UTF-16 code units per part of a concatenated UCS-2 SMS (134 octets).
 const UCS2_PART: u32 = 67;
 
+/// Octets in one single-part 8-bit SMS.
+const OCTET_SINGLE: u32 = 140;
+/// Octets per part of a concatenated 8-bit SMS (140 less the 6-octet UDH).
+const OCTET_PART: u32 = 134;
+
+/// Segments a payload of `units` in `encoding` needs (septets, UTF-16 units or octets): what an
+/// SMSC bills for a raw SMPP payload, whatever characters it holds.
+pub fn of_units(encoding: Encoding, units: u32) -> Segments {
+    let (single, part) = match encoding {
+        Encoding::Gsm7 => (GSM7_SINGLE, GSM7_PART),
+        Encoding::Ucs2 => (UCS2_SINGLE, UCS2_PART),
+        Encoding::Octet => (OCTET_SINGLE, OCTET_PART),
+    };
+    let count = match units {
+        0 => 0,
+        n if n <= single => 1,
+        n => n.div_ceil(part),
+    };
+    Segments {
+        encoding,
+        units,
+        count,
+    }
+}
+
 /// Segments `text` needs. An empty text needs none (GSM 7-bit, 0 units).
 ///
 /// The count is the plain ceiling the contract documents; an encoder that refuses to split an
@@ -44,32 +71,14 @@ pub fn count(text: &str) -> Segments {
             None => return ucs2(text),
         }
     }
-    let count = match septets {
-        0 => 0,
-        n if n <= GSM7_SINGLE => 1,
-        n => n.div_ceil(GSM7_PART),
-    };
-    Segments {
-        encoding: Encoding::Gsm7,
-        units: septets,
-        count,
-    }
+    of_units(Encoding::Gsm7, septets)
 }
 
 /// `text` as UCS-2: every character is one UTF-16 unit, except those outside the BMP (four UTF-8
 /// bytes, lead byte 0xF0 or above), which take a surrogate pair.
 fn ucs2(text: &str) -> Segments {
     let units = text.chars().count() + text.bytes().filter(|&b| b >= 0xF0).count();
-    let units = u32::try_from(units).unwrap_or(u32::MAX);
-    let count = match units {
-        n if n <= UCS2_SINGLE => 1,
-        n => n.div_ceil(UCS2_PART),
-    };
-    Segments {
-        encoding: Encoding::Ucs2,
-        units,
-        count,
-    }
+    of_units(Encoding::Ucs2, u32::try_from(units).unwrap_or(u32::MAX))
 }
 
 /// Septets `c` takes in the GSM 7-bit default alphabet: 1 in the basic table, 2 in the extension
@@ -187,6 +196,7 @@ mod tests {
             let single = match s.encoding {
                 Encoding::Gsm7 => GSM7_SINGLE,
                 Encoding::Ucs2 => UCS2_SINGLE,
+                Encoding::Octet => OCTET_SINGLE,
             };
             prop_assert_eq!(s.count <= 1, s.units <= single);
         }
