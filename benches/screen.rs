@@ -130,6 +130,7 @@ fn screen_all(
             msisdn: *msisdn,
             text,
             dry_run: true,
+            segments: None,
         };
         let s = screen(&fx.snapshot, &fx.live, &sub, now, scratch);
         released +=
@@ -151,6 +152,7 @@ fn percentiles(fx: &Fixture) {
                     msisdn: *msisdn,
                     text,
                     dry_run: true,
+                    segments: None,
                 };
                 let started = std::time::Instant::now();
                 black_box(screen(&fx.snapshot, &fx.live, &sub, now, &mut scratch).outcome);

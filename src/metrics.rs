@@ -31,6 +31,9 @@ pub const REGISTRY_ENTRIES: &str = "portcullis_registry_entries";
 pub const REGION_COMPLAINT_RATE: &str = "portcullis_region_complaint_rate_ratio";
 pub const REGION_THROTTLE_LEVEL: &str = "portcullis_region_throttle_level";
 pub const REGION_ENTERPRISE_THROTTLE_LEVEL: &str = "portcullis_region_enterprise_throttle_level";
+pub const SEGMENTS_TOTAL: &str = "portcullis_segments_total";
+pub const CONCAT_PARTS_PENDING: &str = "portcullis_concat_parts_pending";
+pub const CONCAT_MESSAGES_TOTAL: &str = "portcullis_concat_messages_total";
 
 /// Label for "no reason" (a clean release) and "no category" (an emergency release).
 const NONE: &str = "NONE";
@@ -103,6 +106,21 @@ fn describe() {
         "Messages currently held (HOLD not yet final)."
     );
     metrics::describe_gauge!(STREAMS_ACTIVE, Unit::Count, "Open ScreenStream calls.");
+    metrics::describe_counter!(
+        SEGMENTS_TOTAL,
+        Unit::Count,
+        "SMS segments of finally decided messages (a long SMS counts every part), by verdict."
+    );
+    metrics::describe_gauge!(
+        CONCAT_PARTS_PENDING,
+        Unit::Count,
+        "Parts of long SMS held in memory waiting for the rest of their message."
+    );
+    metrics::describe_counter!(
+        CONCAT_MESSAGES_TOTAL,
+        Unit::Count,
+        "Long SMS by outcome: completed (screened whole), incomplete (deadline), evicted (cap on pending parts)."
+    );
     metrics::describe_gauge!(
         BUILD_INFO,
         Unit::Count,
@@ -123,6 +141,11 @@ pub struct Metrics {
     pub idempotency_entries: Gauge,
     pub held_entries: Gauge,
     pub streams_active: Gauge,
+    segments: [Counter; 2],
+    pub concat_parts_pending: Gauge,
+    pub concat_completed: Counter,
+    pub concat_incomplete: Counter,
+    pub concat_evicted: Counter,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -184,6 +207,14 @@ impl Metrics {
             idempotency_entries: metrics::gauge!(IDEMPOTENCY_ENTRIES),
             held_entries: metrics::gauge!(HELD_ENTRIES),
             streams_active: metrics::gauge!(STREAMS_ACTIVE),
+            segments: [
+                metrics::counter!(SEGMENTS_TOTAL, "verdict" => Verdict::Release.as_str()),
+                metrics::counter!(SEGMENTS_TOTAL, "verdict" => Verdict::Reject.as_str()),
+            ],
+            concat_parts_pending: metrics::gauge!(CONCAT_PARTS_PENDING),
+            concat_completed: metrics::counter!(CONCAT_MESSAGES_TOTAL, "outcome" => "completed"),
+            concat_incomplete: metrics::counter!(CONCAT_MESSAGES_TOTAL, "outcome" => "incomplete"),
+            concat_evicted: metrics::counter!(CONCAT_MESSAGES_TOTAL, "outcome" => "evicted"),
         }
     }
 
@@ -199,6 +230,18 @@ impl Metrics {
         if let Some(c) = self.decisions.get(i) {
             c.increment(1);
         }
+    }
+
+    /// Segments of a decision (`verdict` is the proto value); holds are counted when they end.
+    pub fn segments(&self, verdict: i32, segments: u32) {
+        let slot = if verdict == crate::proto::Verdict::Release as i32 {
+            0
+        } else if verdict == crate::proto::Verdict::Reject as i32 {
+            1
+        } else {
+            return;
+        };
+        self.segments[slot].increment(u64::from(segments));
     }
 
     pub fn monitor_override(&self, rule: ReasonCode) {

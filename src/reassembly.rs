@@ -18,7 +18,7 @@ use crate::smpp::{self, DataCoding, PayloadError};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ConcatKey {
     pub sender_port: String,
-    pub msisdn: u64,
+    pub msisdn: crate::domain::Msisdn,
     pub reference: u32,
 }
 
@@ -449,7 +449,7 @@ mod tests {
     fn key(reference: u32) -> ConcatKey {
         ConcatKey {
             sender_port: "10690001".to_owned(),
-            msisdn: 13800138000,
+            msisdn: crate::domain::Msisdn::parse("13800138000").unwrap(),
             reference,
         }
     }

@@ -152,15 +152,21 @@ pub async fn run(
         deps.regions.provinces().map(str::to_owned),
         Arc::clone(&deps.clock),
     ));
-    let screener = Arc::new(Screener::new(
-        config.snapshot,
-        LiveState::new(
-            Arc::clone(&deps.registry) as Arc<dyn crate::registry::SubscriberRegistry>,
-            Arc::clone(&throttle),
+    let screener = Arc::new(
+        Screener::new(
+            config.snapshot,
+            LiveState::new(
+                Arc::clone(&deps.registry) as Arc<dyn crate::registry::SubscriberRegistry>,
+                Arc::clone(&throttle),
+            ),
+            deps.clock,
+            Metrics::register(),
+        )
+        .with_long_sms(
+            config.server.concat_timeout_secs,
+            config.server.concat_max_pending_parts,
         ),
-        deps.clock,
-        Metrics::register(),
-    ));
+    );
     let restored = screener.restore(&decided);
     let window_secs = i64::from(config.throttles.geometry.bucket_secs)
         * i64::from(config.throttles.geometry.buckets);
@@ -238,11 +244,24 @@ pub async fn run(
     let indexes = Arc::clone(&deps.registry);
     let throttle_sweep = Arc::clone(&throttle);
     let mut reported_pairs = std::collections::HashSet::new();
+    let concat_store = Arc::clone(&store);
     tasks.spawn(async move {
         let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+        // Long messages past their deadline end within a second of it, so a gateway that never
+        // comes back still gets every part's REJECT into the store and the audit.
+        let mut concat_tick = tokio::time::interval(Duration::from_secs(1));
+        concat_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = sweep_cancel.cancelled() => return,
+                _ = concat_tick.tick() => {
+                    let persist = sweeper.expire_long_messages();
+                    if !persist.is_empty()
+                        && let Err(e) = concat_store.enqueue(persist.audit, persist.idempotency).await
+                    {
+                        tracing::error!(error = %e, "incomplete long messages not queued for the store");
+                    }
+                }
                 _ = tick.tick() => {
                     sweeper.sweep();
                     let (consents, opt_outs, enterprises) = indexes.sizes();

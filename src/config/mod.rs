@@ -236,11 +236,15 @@ impl Default for RawIdempotency {
 #[serde(deny_unknown_fields, default)]
 struct RawConcat {
     timeout_secs: u32,
+    max_pending_parts: usize,
 }
 
 impl Default for RawConcat {
     fn default() -> RawConcat {
-        RawConcat { timeout_secs: 60 }
+        RawConcat {
+            timeout_secs: 60,
+            max_pending_parts: crate::reassembly::DEFAULT_MAX_PENDING_PARTS,
+        }
     }
 }
 
@@ -292,6 +296,8 @@ pub struct ServerConfig {
     pub stream_buffer: usize,
     pub log_format: LogFormat,
     pub concat_timeout_secs: u32,
+    /// Cap on long-SMS parts held in memory; past it the oldest message is given up.
+    pub concat_max_pending_parts: usize,
     pub retention_consent_months: u32,
     pub retention_max_months: u32,
     /// How often retention runs (expiries recorded, records purged).
@@ -635,6 +641,12 @@ fn validate_server(
     if !(1..=3600).contains(&raw.concat.timeout_secs) {
         errors.push(ConfigError::new("concat.timeout_secs", "must be 1 to 3600"));
     }
+    if !(16..=10_000_000).contains(&raw.concat.max_pending_parts) {
+        errors.push(ConfigError::new(
+            "concat.max_pending_parts",
+            "must be 16 (one whole message) to 10000000",
+        ));
+    }
     let r = &raw.retention;
     if r.consent_months < 5 {
         errors.push(ConfigError::new(
@@ -671,6 +683,7 @@ fn validate_server(
         stream_buffer: s.stream_buffer,
         log_format,
         concat_timeout_secs: raw.concat.timeout_secs,
+        concat_max_pending_parts: raw.concat.max_pending_parts,
         retention_consent_months: r.consent_months,
         retention_max_months: r.max_months,
         purge_interval: Duration::from_secs(r.purge_interval_secs),

@@ -71,6 +71,9 @@ pub struct Submission<'a> {
     pub text: &'a str,
     /// Decide and explain; change no counter.
     pub dry_run: bool,
+    /// The segments billed when they are not the text's own count: a raw SMPP payload's, or the
+    /// sum over a reassembled message's parts.
+    pub segments: Option<u32>,
 }
 
 /// Buffers reused from message to message (one per worker thread).
@@ -123,7 +126,13 @@ pub fn screen<'s>(
         sender,
         region,
         consent_id: None,
-        segments: scratch.norm.segments,
+        segments: match sub.segments {
+            Some(count) => Segments {
+                count,
+                ..scratch.norm.segments
+            },
+            None => scratch.norm.segments,
+        },
         smpp_status: 0,
         emergency: false,
         dup_hash: 0,

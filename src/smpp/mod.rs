@@ -42,6 +42,26 @@ pub enum PayloadError {
     Undecodable(String),
 }
 
+impl PayloadError {
+    /// The request field at fault.
+    pub fn field(&self) -> &'static str {
+        match self {
+            PayloadError::Binary(_) | PayloadError::UnsupportedCoding(_) => "data_coding",
+            PayloadError::Udh(_) | PayloadError::Undecodable(_) => "raw_payload",
+        }
+    }
+
+    /// A stable machine-readable cause.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            PayloadError::Binary(_) => "BINARY_PAYLOAD",
+            PayloadError::UnsupportedCoding(_) => "UNSUPPORTED_DATA_CODING",
+            PayloadError::Udh(_) => "INVALID_UDH",
+            PayloadError::Undecodable(_) => "UNDECODABLE_PAYLOAD",
+        }
+    }
+}
+
 impl DataCoding {
     pub fn from_smpp(data_coding: u32) -> Result<DataCoding, PayloadError> {
         match data_coding {

@@ -5,6 +5,7 @@ mod util;
 mod admin;
 mod cli;
 mod durability;
+mod long_sms;
 mod malformed;
 mod model;
 mod registry;

@@ -547,6 +547,56 @@ async fn malformed_unary_requests_are_invalid_argument_naming_the_field() {
                 ..request(CMB, SUB, "part")
             },
         ),
+        (
+            "data_coding",
+            portcullis::proto::ScreenRequest {
+                text: String::new(),
+                raw_payload: vec![0x01, 0x02, 0x03],
+                data_coding: 4,
+                ..request(CMB, SUB, "")
+            },
+        ),
+        (
+            "raw_payload",
+            portcullis::proto::ScreenRequest {
+                text: String::new(),
+                // The UDH claims 9 octets of header in a 4-octet payload.
+                raw_payload: vec![0x09, 0x00, 0x03, 0x01],
+                udhi: true,
+                ..request(CMB, SUB, "")
+            },
+        ),
+        (
+            "raw_payload",
+            portcullis::proto::ScreenRequest {
+                text: String::new(),
+                // A lone high surrogate in UCS-2.
+                raw_payload: vec![0xD8, 0x3D, 0x00, 0x41],
+                data_coding: 8,
+                ..request(CMB, SUB, "")
+            },
+        ),
+        (
+            "udhi",
+            portcullis::proto::ScreenRequest {
+                udhi: true,
+                ..request(CMB, SUB, "a text has no UDH")
+            },
+        ),
+        (
+            "concat",
+            portcullis::proto::ScreenRequest {
+                text: String::new(),
+                raw_payload: [&[0x05, 0x00, 0x03, 0x2A, 0x02, 0x01][..], b"Hello"].concat(),
+                udhi: true,
+                concat: Some(portcullis::proto::Concat {
+                    reference: 43,
+                    total: 2,
+                    seq: 1,
+                }),
+                ..request(CMB, SUB, "")
+            },
+        ),
     ];
     for (field, req) in cases {
         let status = d.screen_status(req.clone()).await.unwrap_err();

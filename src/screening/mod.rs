@@ -17,8 +17,12 @@ use crate::idempotency::{IdempotencyStore, MessageKey, Prior, Stored};
 use crate::metrics::Metrics;
 use crate::pipeline::policy::PolicyConfig;
 use crate::pipeline::screen::{self, LiveState, Scratch, Screened, Snapshot, Submission};
+
+mod long_sms;
 use crate::pipeline::verdict::Verdict;
 use crate::proto::{self, ReasonCode};
+use crate::reassembly::Reassembly;
+use crate::smpp::{self, Payload, PayloadError};
 use crate::store::IdempotencyRow;
 use crate::store::event::{DecisionRow, Event};
 
@@ -42,10 +46,14 @@ pub enum RequestError {
     TextTooLong(usize, usize),
     #[error("raw_payload: set together with text; send one of them")]
     TextAndPayload,
-    #[error("raw_payload: SMPP payload decoding is not available in this version; send text")]
-    RawPayloadUnsupported,
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+    #[error("udhi: set, but there is no raw_payload for a UDH to begin")]
+    UdhiWithoutPayload,
     #[error("concat: {0}")]
     InvalidConcat(&'static str),
+    #[error("concat: {0}")]
+    ConcatConflict(String),
 }
 
 impl RequestError {
@@ -58,8 +66,10 @@ impl RequestError {
             RequestError::InvalidSenderPort(_) => "sender_port",
             RequestError::InvalidMsisdn(_) => "msisdn",
             RequestError::EmptyText | RequestError::TextTooLong(..) => "text",
-            RequestError::TextAndPayload | RequestError::RawPayloadUnsupported => "raw_payload",
-            RequestError::InvalidConcat(_) => "concat",
+            RequestError::TextAndPayload => "raw_payload",
+            RequestError::Payload(e) => e.field(),
+            RequestError::UdhiWithoutPayload => "udhi",
+            RequestError::InvalidConcat(_) | RequestError::ConcatConflict(_) => "concat",
         }
     }
 
@@ -74,8 +84,10 @@ impl RequestError {
             RequestError::EmptyText => "EMPTY_TEXT",
             RequestError::TextTooLong(..) => "TEXT_TOO_LONG",
             RequestError::TextAndPayload => "TEXT_AND_PAYLOAD",
-            RequestError::RawPayloadUnsupported => "RAW_PAYLOAD_UNSUPPORTED",
+            RequestError::Payload(e) => e.reason(),
+            RequestError::UdhiWithoutPayload => "UDHI_WITHOUT_PAYLOAD",
             RequestError::InvalidConcat(_) => "INVALID_CONCAT",
+            RequestError::ConcatConflict(_) => "CONCAT_CONFLICT",
         }
     }
 }
@@ -100,17 +112,18 @@ impl From<RequestError> for tonic::Status {
 /// decisions RULES.md names, the audit record.
 #[derive(Debug, Default)]
 pub struct Persist {
-    pub idempotency: Option<IdempotencyRow>,
-    pub audit: Option<Event>,
+    pub idempotency: Vec<IdempotencyRow>,
+    pub audit: Vec<Event>,
 }
 
 impl Persist {
     pub fn is_empty(&self) -> bool {
-        self.idempotency.is_none() && self.audit.is_none()
+        self.idempotency.is_empty() && self.audit.is_empty()
     }
 }
 
 /// What the screening knew beyond the proto Decision.
+#[derive(Debug, Default)]
 struct DecisionFacts {
     category: Option<Category>,
     dup_hash: u64,
@@ -132,14 +145,14 @@ fn audited(decision: &proto::Decision, facts: &DecisionFacts) -> bool {
         )
 }
 
+/// The audit record of a decision; `request` is what the audit keeps as submitted.
 fn audit_event(
-    req: &proto::ScreenRequest,
-    sub: &Submission<'_>,
+    mut request: proto::ScreenRequest,
+    msisdn: Msisdn,
     decision: &proto::Decision,
     facts: &DecisionFacts,
     now: Timestamp,
 ) -> Event {
-    let mut request = req.clone();
     // The text of a verification code is never stored (RULES.md).
     if facts.category == Some(Category::Verification) {
         request.text.clear();
@@ -149,9 +162,9 @@ fn audit_event(
     Event::Decision(DecisionRow {
         decision_id: decision.decision_id.clone(),
         decided_at_ns: i64::try_from(now.as_nanosecond()).unwrap_or(i64::MAX),
-        msisdn: sub.msisdn.to_string(),
-        sender_port: sub.sender_port.to_owned(),
-        message_id: sub.message_id.to_owned(),
+        msisdn: msisdn.to_string(),
+        sender_port: request.sender_port.trim().to_owned(),
+        message_id: request.message_id.clone(),
         enterprise: facts.enterprise.clone(),
         consent_id: decision.consent_id.clone(),
         request_pb: b64.encode(request.encode_to_vec()),
@@ -164,11 +177,40 @@ const MAX_MESSAGE_ID_BYTES: usize = 128;
 /// Longest concatenated message (API.md: total > 16 is malformed).
 const MAX_CONCAT_PARTS: u32 = 16;
 
-/// Checks a request and borrows its fields as a `Submission`.
-pub fn validate<'r>(
-    req: &'r proto::ScreenRequest,
+/// A request's message as submitted: UTF-8 text, or an SMPP payload still to be decoded.
+#[derive(Debug, Clone, Copy)]
+pub enum Body<'r> {
+    Text(&'r str),
+    Raw(Payload<'r>),
+}
+
+/// Which part of a long message a request carries (total > 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartOf {
+    pub reference: u32,
+    pub total: u8,
+    pub seq: u8,
+}
+
+/// A request that passed validation, borrowing its fields.
+#[derive(Debug, Clone, Copy)]
+pub struct Checked<'r> {
+    pub message_id: &'r str,
+    pub sender_port: &'r str,
+    pub msisdn: Msisdn,
+    pub dry_run: bool,
+    pub body: Body<'r>,
+    pub part: Option<PartOf>,
+    /// The idempotency hash of what was submitted under `message_id`.
+    pub text_hash: u64,
+}
+
+/// Checks a request: its identity fields, the body (text, or a raw payload's data coding and UDH)
+/// and the concatenation, which the UDH gives when there is one.
+pub fn validate(
+    req: &proto::ScreenRequest,
     max_text_chars: usize,
-) -> Result<Submission<'r>, RequestError> {
+) -> Result<Checked<'_>, RequestError> {
     if req.message_id.is_empty() {
         return Err(RequestError::EmptyMessageId);
     }
@@ -183,40 +225,102 @@ pub fn validate<'r>(
     }
     let msisdn = Msisdn::parse(&req.msisdn)
         .ok_or_else(|| RequestError::InvalidMsisdn(truncate_for_error(&req.msisdn)))?;
-    if let Some(c) = &req.concat {
-        if c.total == 0 || c.seq == 0 {
-            return Err(RequestError::InvalidConcat("seq and total start at 1"));
-        }
-        if c.seq > c.total {
-            return Err(RequestError::InvalidConcat("seq is greater than total"));
-        }
-        if c.total > MAX_CONCAT_PARTS {
-            return Err(RequestError::InvalidConcat("total is greater than 16"));
-        }
-    }
-    match (req.text.is_empty(), req.raw_payload.is_empty()) {
+    let (body, text_hash) = match (req.text.is_empty(), req.raw_payload.is_empty()) {
         (true, true) => return Err(RequestError::EmptyText),
         (false, false) => return Err(RequestError::TextAndPayload),
-        (true, false) => return Err(RequestError::RawPayloadUnsupported),
-        (false, true) => {}
-    }
-    if req.text.trim().is_empty() {
+        (false, true) => {
+            if req.udhi {
+                return Err(RequestError::UdhiWithoutPayload);
+            }
+            check_text(&req.text, max_text_chars)?;
+            (Body::Text(&req.text), stable_hash64(req.text.as_bytes()))
+        }
+        (true, false) => {
+            let payload = smpp::split(&req.raw_payload, req.data_coding, req.udhi)?;
+            // The same octets mean another text in another coding or with the header read.
+            let salt = u64::from(req.data_coding) << 1 | u64::from(req.udhi);
+            (
+                Body::Raw(payload),
+                stable_hash64(&req.raw_payload).rotate_left(9) ^ salt,
+            )
+        }
+    };
+    let from_udh = match body {
+        Body::Raw(p) => p.concat.map(|c| proto::Concat {
+            reference: u32::from(c.reference),
+            total: u32::from(c.total),
+            seq: u32::from(c.seq),
+        }),
+        Body::Text(_) => None,
+    };
+    let concat = match (from_udh, req.concat) {
+        (Some(udh), Some(given)) if udh != given => {
+            return Err(RequestError::ConcatConflict(format!(
+                "the UDH says reference {} part {} of {}, the concat field reference {} part {} of {}",
+                udh.reference, udh.seq, udh.total, given.reference, given.seq, given.total
+            )));
+        }
+        (Some(c), _) | (None, Some(c)) => Some(c),
+        (None, None) => None,
+    };
+    let part = match concat {
+        None => None,
+        Some(c) => check_concat(c)?,
+    };
+    Ok(Checked {
+        message_id: &req.message_id,
+        sender_port: port,
+        msisdn,
+        dry_run: req.dry_run,
+        body,
+        part,
+        text_hash,
+    })
+}
+
+/// A text to screen (one message, a part, or a decoded payload) is not blank and not too long.
+fn check_text(text: &str, max_text_chars: usize) -> Result<(), RequestError> {
+    if text.trim().is_empty() {
         return Err(RequestError::EmptyText);
     }
     // Bytes bound characters from above, so most texts skip the count.
-    if req.text.len() > max_text_chars {
-        let chars = req.text.chars().count();
+    if text.len() > max_text_chars {
+        let chars = text.chars().count();
         if chars > max_text_chars {
             return Err(RequestError::TextTooLong(chars, max_text_chars));
         }
     }
-    Ok(Submission {
-        message_id: &req.message_id,
-        sender_port: port,
-        msisdn,
-        text: &req.text,
-        dry_run: req.dry_run,
-    })
+    Ok(())
+}
+
+/// `None` for a "long message" of one part, which is screened as a single message.
+fn check_concat(c: proto::Concat) -> Result<Option<PartOf>, RequestError> {
+    if c.total == 0 || c.seq == 0 {
+        return Err(RequestError::InvalidConcat("seq and total start at 1"));
+    }
+    if c.seq > c.total {
+        return Err(RequestError::InvalidConcat("seq is greater than total"));
+    }
+    if c.total > MAX_CONCAT_PARTS {
+        return Err(RequestError::InvalidConcat("total is greater than 16"));
+    }
+    if c.total == 1 {
+        return Ok(None);
+    }
+    Ok(Some(PartOf {
+        reference: c.reference,
+        // Both are at most 16 here.
+        total: u8::try_from(c.total).unwrap_or(u8::MAX),
+        seq: u8::try_from(c.seq).unwrap_or(u8::MAX),
+    }))
+}
+
+/// Decodes a single message's payload and checks the text like a `text` field.
+fn decode_payload(payload: Payload<'_>, max_text_chars: usize) -> Result<String, RequestError> {
+    let mut text = String::new();
+    smpp::decode_into(payload.coding, payload.body, &mut text)?;
+    check_text(&text, max_text_chars)?;
+    Ok(text)
 }
 
 fn truncate_for_error(s: &str) -> String {
@@ -233,6 +337,9 @@ pub struct Screener {
     snapshot: ArcSwap<Snapshot>,
     live: LiveState,
     idempotency: IdempotencyStore,
+    reassembly: Reassembly,
+    /// `concat.timeout_secs`: how long the parts of a long message wait for each other.
+    concat_timeout_secs: u32,
     clock: Arc<dyn Clock>,
     metrics: Metrics,
 }
@@ -250,9 +357,18 @@ impl Screener {
             snapshot: ArcSwap::from_pointee(snapshot),
             live,
             idempotency: IdempotencyStore::default(),
+            reassembly: Reassembly::default(),
+            concat_timeout_secs: 60,
             clock,
             metrics,
         }
+    }
+
+    /// Long-SMS reassembly settings (`[concat]`; they need a restart to change).
+    pub fn with_long_sms(mut self, timeout_secs: u32, max_pending_parts: usize) -> Screener {
+        self.concat_timeout_secs = timeout_secs;
+        self.reassembly = Reassembly::new(max_pending_parts);
+        self
     }
 
     pub fn snapshot(&self) -> arc_swap::Guard<Arc<Snapshot>> {
@@ -303,20 +419,21 @@ impl Screener {
     }
 
     /// Screens one request. `Err` means no decision could be made (malformed input). The returned
-    /// `Persist` is what the caller must hand to the store (idempotency row, audit record).
+    /// `Persist` is what the caller must hand to the store (idempotency rows, audit records).
     pub fn screen(
         &self,
         req: &proto::ScreenRequest,
     ) -> Result<(proto::Decision, Persist), RequestError> {
         let snap = self.snapshot.load();
-        let sub = validate(req, snap.policy.max_text_chars)
+        let checked = validate(req, snap.policy.max_text_chars)
             .inspect_err(|e| self.metrics.malformed(e.field()))?;
         let now = self.clock.now();
-        let now_s = now.as_second();
-        let key = MessageKey::new(sub.sender_port, sub.message_id);
-        let text_hash = stable_hash64(sub.text.as_bytes());
-        if !sub.dry_run {
-            match self.idempotency.prior(key, text_hash, now_s) {
+        if !checked.dry_run {
+            let key = MessageKey::new(checked.sender_port, checked.message_id);
+            match self
+                .idempotency
+                .prior(key, checked.text_hash, now.as_second())
+            {
                 Prior::Decided(decision) => {
                     return Ok((decision.as_ref().clone(), Persist::default()));
                 }
@@ -327,9 +444,55 @@ impl Screener {
                 Prior::None => {}
             }
         }
+        if let Some(part) = checked.part {
+            return self.screen_part(&snap, req, &checked, part, now);
+        }
+        let decoded;
+        let (text, segments) = match checked.body {
+            Body::Text(text) => (text, None),
+            Body::Raw(payload) => {
+                decoded = decode_payload(payload, snap.policy.max_text_chars)
+                    .inspect_err(|e| self.metrics.malformed(e.field()))?;
+                let billed = smpp::body_segments(payload.coding, payload.body).count;
+                (decoded.as_str(), Some(billed))
+            }
+        };
+        let parts = [(checked.message_id, checked.text_hash)];
+        let audit_request = || match checked.body {
+            // Compliance reads the decoded text beside the octets as submitted.
+            Body::Raw(_) => proto::ScreenRequest {
+                text: text.to_owned(),
+                ..req.clone()
+            },
+            Body::Text(_) => req.clone(),
+        };
+        Ok(self.screen_text(&snap, &checked, text, segments, &parts, audit_request, now))
+    }
+
+    /// Screens `text` (one message, or a long message reassembled from `parts`) and keeps the
+    /// decision for every part's message id.
+    #[allow(clippy::too_many_arguments)]
+    fn screen_text(
+        &self,
+        snap: &Snapshot,
+        checked: &Checked<'_>,
+        text: &str,
+        segments: Option<u32>,
+        parts: &[(&str, u64)],
+        audit_request: impl FnOnce() -> proto::ScreenRequest,
+        now: Timestamp,
+    ) -> (proto::Decision, Persist) {
+        let sub = Submission {
+            message_id: checked.message_id,
+            sender_port: checked.sender_port,
+            msisdn: checked.msisdn,
+            text,
+            dry_run: checked.dry_run,
+            segments,
+        };
         let started = std::time::Instant::now();
-        let (decision, facts) = SCRATCH.with_borrow_mut(|scratch| {
-            let screened = screen::screen(&snap, &self.live, &sub, now, scratch);
+        let (mut decision, facts) = SCRATCH.with_borrow_mut(|scratch| {
+            let screened = screen::screen(snap, &self.live, &sub, now, scratch);
             self.record_metrics(&snap.policy, &screened, scratch);
             let facts = DecisionFacts {
                 category: screened.category,
@@ -341,57 +504,103 @@ impl Screener {
                     .map(|s| s.enterprise.to_string())
                     .unwrap_or_default(),
             };
-            (to_proto(&snap, &sub, &screened, scratch, now), facts)
+            (to_proto(snap, &sub, &screened, scratch, now), facts)
         });
         self.metrics
             .screen_duration
             .record(started.elapsed().as_secs_f64());
-        if sub.dry_run {
-            return Ok((decision, Persist::default()));
+        if parts.len() > 1 {
+            decision.part_message_ids = parts.iter().map(|(id, _)| (*id).to_owned()).collect();
         }
+        if checked.dry_run {
+            return (decision, Persist::default());
+        }
+        self.metrics.segments(decision.verdict, decision.segments);
         let mut persist = Persist::default();
         if snap.policy.audit_all_decisions || audited(&decision, &facts) {
-            persist.audit = Some(audit_event(req, &sub, &decision, &facts, now));
+            persist.audit.push(audit_event(
+                audit_request(),
+                checked.msisdn,
+                &decision,
+                &facts,
+                now,
+            ));
         }
-        let decision = Arc::new(decision);
-        if decision.verdict == proto::Verdict::Hold as i32 {
-            let until = decision.hold_until.as_ref().map_or(now_s, |t| t.seconds);
-            self.idempotency.store_hold(
-                key,
-                Stored {
-                    decision: Arc::clone(&decision),
-                    text_hash,
-                    until,
-                    fingerprint: facts.fingerprint,
-                },
-            );
+        let decision = self.keep(
+            snap,
+            checked.sender_port,
+            checked.msisdn,
+            parts,
+            decision,
+            &facts,
+            now,
+            &mut persist,
+        );
+        (decision, persist)
+    }
+
+    /// Keeps `decision` for every message id it answers: a HOLD until its `hold_until`, a final
+    /// decision for the idempotency window (and in the store). Returns the decision as answered to
+    /// the message id it carries.
+    #[allow(clippy::too_many_arguments)]
+    fn keep(
+        &self,
+        snap: &Snapshot,
+        sender_port: &str,
+        msisdn: Msisdn,
+        parts: &[(&str, u64)],
+        decision: proto::Decision,
+        facts: &DecisionFacts,
+        now: Timestamp,
+        persist: &mut Persist,
+    ) -> proto::Decision {
+        let now_s = now.as_second();
+        let hold = decision.verdict == proto::Verdict::Hold as i32;
+        let until = if hold {
+            decision.hold_until.as_ref().map_or(now_s, |t| t.seconds)
         } else {
-            let until = now_s + snap.policy.idempotency_ttl_secs;
-            self.idempotency.store_final(
-                key,
-                Stored {
-                    decision: Arc::clone(&decision),
+            now_s + snap.policy.idempotency_ttl_secs
+        };
+        let decision = Arc::new(decision);
+        for &(message_id, text_hash) in parts {
+            let mine = if message_id == decision.message_id {
+                Arc::clone(&decision)
+            } else {
+                Arc::new(proto::Decision {
+                    message_id: message_id.to_owned(),
+                    ..decision.as_ref().clone()
+                })
+            };
+            let key = MessageKey::new(sender_port, message_id);
+            if !hold {
+                persist.idempotency.push(IdempotencyRow {
+                    sender_port: sender_port.to_owned(),
+                    message_id: message_id.to_owned(),
+                    verdict: mine.verdict,
+                    decision_id: mine.decision_id.clone(),
                     text_hash,
-                    until,
-                    fingerprint: facts.fingerprint,
-                },
-            );
-            persist.idempotency = Some(IdempotencyRow {
-                sender_port: sub.sender_port.to_owned(),
-                message_id: sub.message_id.to_owned(),
-                verdict: decision.verdict,
-                decision_id: decision.decision_id.clone(),
+                    until_s: until,
+                    decided_at_s: now_s,
+                    msisdn: msisdn.as_u64(),
+                    enterprise: facts.enterprise.clone(),
+                    category: facts.category.map_or(0, |c| c.index() as u8 + 1),
+                    dup_hash: facts.dup_hash,
+                    decision: mine.encode_to_vec(),
+                });
+            }
+            let stored = Stored {
+                decision: mine,
                 text_hash,
-                until_s: until,
-                decided_at_s: now_s,
-                msisdn: sub.msisdn.as_u64(),
-                enterprise: facts.enterprise,
-                category: facts.category.map_or(0, |c| c.index() as u8 + 1),
-                dup_hash: facts.dup_hash,
-                decision: decision.encode_to_vec(),
-            });
+                until,
+                fingerprint: facts.fingerprint,
+            };
+            if hold {
+                self.idempotency.store_hold(key, stored);
+            } else {
+                self.idempotency.store_final(key, stored);
+            }
         }
-        Ok((Arc::unwrap_or_clone(decision), persist))
+        Arc::unwrap_or_clone(decision)
     }
 
     /// Rebuilds idempotency, duplicate and frequency state from the stored final decisions (oldest
