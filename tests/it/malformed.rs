@@ -50,12 +50,35 @@ fn request_strategy() -> impl Strategy<Value = ScreenRequest> {
         prop_oneof!["1[3-9][0-9]{9}", "(\\+86|86|0086)?1[0-9]{10}", ".{0,16}"],
         text_strategy(),
         proptest::option::of((0u32..70_000, 0u32..20, 0u32..20)),
-        proptest::collection::vec(any::<u8>(), 0..8),
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..8),
+            // UDH-shaped: a concatenation IE with a small reference, then a body.
+            (
+                0u8..3,
+                1u8..4,
+                0u8..5,
+                proptest::collection::vec(any::<u8>(), 0..40)
+            )
+                .prop_map(|(reference, total, seq, body)| {
+                    [&[0x05, 0x00, 0x03, reference, total, seq][..], &body].concat()
+                }),
+        ],
         any::<bool>(),
-        0u32..10,
+        prop_oneof![Just(0u32), Just(8u32), 0u32..10],
+        any::<bool>(),
     )
         .prop_map(
-            |(message_id, sender_port, msisdn, text, concat, raw_payload, dry_run, data_coding)| {
+            |(
+                message_id,
+                sender_port,
+                msisdn,
+                text,
+                concat,
+                raw_payload,
+                dry_run,
+                data_coding,
+                udhi,
+            )| {
                 ScreenRequest {
                     message_id,
                     sender_port,
@@ -69,6 +92,7 @@ fn request_strategy() -> impl Strategy<Value = ScreenRequest> {
                     raw_payload,
                     dry_run,
                     data_coding,
+                    udhi,
                     ..Default::default()
                 }
             },
