@@ -453,6 +453,12 @@ pub struct TrainArgs {
     /// The spam head's SVM C (inverse regularisation, as liblinear's).
     #[arg(long, value_name = "C", default_value_t = 10.0)]
     pub spam_c: f32,
+    /// log2 of the idf table's buckets (0: no idf, plain sublinear tf).
+    #[arg(long, value_name = "N", default_value_t = 22)]
+    pub idf_bits: u8,
+    /// C of the fake-base-station head's one-vs-rest SVMs (0: softmax regression by SGD).
+    #[arg(long, value_name = "C", default_value_t = 10.0)]
+    pub fbs_c: f32,
 }
 
 #[derive(Debug, Args)]

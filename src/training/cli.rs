@@ -44,7 +44,12 @@ fn run_train(args: &TrainArgs) -> Result<(), String> {
         learning_rate: args.learning_rate,
         l2: args.l2,
         spam_c: args.spam_c,
+        idf_bits: args.idf_bits,
+        fbs_c: args.fbs_c,
+        // The category head's settings (one-vs-rest SVMs, C, fbs row weight) have no flags.
+        ..TrainOptions::default()
     };
+
     let model = fit(&examples, &opts, provenance).map_err(|e| e.to_string())?;
     let bytes = model.to_bytes();
     std::fs::write(&args.out, &bytes)

@@ -99,7 +99,7 @@ pub fn evaluate(
         ..ModelSettings::default()
     };
     let serving = ServingModel::new(Arc::clone(model), settings, &rules);
-    let mut featurizer = Featurizer::new(model.spec, RuleSet::embedded());
+    let mut featurizer = Featurizer::new(model.spec, model.idf.clone(), RuleSet::embedded());
     let mut class = Classification::default();
 
     let k = file_labels.len();

@@ -1,5 +1,5 @@
-//! The spam head's solver: an L2-regularised linear SVM with the squared hinge loss, fitted by
-//! dual coordinate descent (Hsieh et al., "A Dual Coordinate Descent Method for Large-scale Linear
+//! The solver of the spam head (and, one class against the rest, of the fbs head): an
+//! L2-regularised linear SVM with the squared hinge loss, fitted by dual coordinate descent (Hsieh et al., "A Dual Coordinate Descent Method for Large-scale Linear
 //! SVM", ICML 2008 — the algorithm of liblinear and so of scikit-learn's LinearSVC).
 //!
 //! Why not the SGD of the other heads: the spam head is the one that decides most flags, and on

@@ -8,8 +8,8 @@
 //! `portcullis eval`. Training lives in `crate::training`; this module only loads and scores.
 //!
 //! File format (gzip of): magic `PCMODEL\0`, u32 format version, u32 header length, the header as
-//! JSON (heads with their table sizes, feature spec, calibration, provenance), then each head's
-//! weights as i8 (bucket-major, one scale per head), then a SHA-256 of everything before it. A file that fails any check is
+//! JSON (heads with their table sizes, feature spec, idf table size, calibration, provenance), then
+//! the idf table as u8 (when there is one), then each head's weights as i8 (bucket-major, one scale per head), then a SHA-256 of everything before it. A file that fails any check is
 //! refused with the reason, and the model already serving keeps serving.
 
 use std::fmt;
@@ -19,14 +19,16 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::features::{self, FeatureScratch, FeatureSpec};
+use super::features::{self, FeatureScratch, FeatureSpec, Idf};
 use crate::domain::Category;
 use crate::pipeline::normalize::NormalizedText;
 
 const MAGIC: &[u8; 8] = b"PCMODEL\0";
 /// 2: digit runs became one mark per length class (`features::feature_text`); a version 1 model
 /// would be scored on features it never saw, so it is refused.
-const FORMAT_VERSION: u32 = 2;
+/// 3: term frequencies are weighted by an idf table stored in the file (`features::Idf`); a
+/// version 2 model learnt unweighted features, so it is refused too.
+const FORMAT_VERSION: u32 = 3;
 /// Refuse to inflate more than this: a model is a few MB; a corrupt length must not exhaust memory.
 const MAX_INFLATED: u64 = 256 << 20;
 /// Table sizes a head may have (log2 of buckets).
@@ -64,11 +66,23 @@ pub struct Header {
     /// weights: changes whenever anything in the model changes.
     pub version: String,
     pub max_n: u8,
+    /// The idf table (`features::Idf`), stored before the heads' weights; none: plain tf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idf: Option<IdfHeader>,
     pub heads: Vec<HeadHeader>,
     /// Platt scaling of the spam head: P(spam) = sigmoid(a * (z_spam - z_ham) + b).
     pub calibration: [f32; 2],
     /// How it was trained: seed, epochs, rows per file, feedback rows (for the model card).
     pub provenance: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdfHeader {
+    /// log2 of the table's buckets.
+    pub bits: u8,
+    /// idf = u8 × scale.
+    pub scale: f32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -142,18 +156,44 @@ impl Head {
             return;
         }
         let mut acc = [0.0f32; 32];
-        let acc = &mut acc[..k.min(32)];
-        for &(hash, value) in features {
-            let start = features::bucket(hash, self.bits) * k;
-            if let Some(row) = self.weights.get(start..start + k) {
-                for (a, &w) in acc.iter_mut().zip(row) {
-                    *a += f32::from(w) * value;
+        // The serving heads' widths get loops the compiler can unroll.
+        match k {
+            7 => self.accumulate::<7>(features, &mut acc),
+            14 => self.accumulate::<14>(features, &mut acc),
+            _ => {
+                let acc = &mut acc[..k.min(32)];
+                for &(hash, value) in features {
+                    let start = features::bucket(hash, self.bits) * k;
+                    if let Some(row) = self.weights.get(start..start + k) {
+                        for (a, &w) in acc.iter_mut().zip(row) {
+                            *a += f32::from(w) * value;
+                        }
+                    }
                 }
             }
         }
         for (o, a) in out.iter_mut().zip(acc.iter()) {
             *o += a * self.scale;
         }
+    }
+
+    /// `logits`' sum for a head of `K` stored columns.
+    #[inline]
+    fn accumulate<const K: usize>(&self, features: &[(u64, f32)], acc: &mut [f32; 32]) {
+        let mut sum = [0.0f32; K];
+        for &(hash, value) in features {
+            let start = features::bucket(hash, self.bits) * K;
+            if let Some(row) = self
+                .weights
+                .get(start..start + K)
+                .and_then(|r| <&[i8; K]>::try_from(r).ok())
+            {
+                for (a, &w) in sum.iter_mut().zip(row) {
+                    *a += f32::from(w) * value;
+                }
+            }
+        }
+        acc[..K].copy_from_slice(&sum);
     }
 
     /// The contribution of one bucket to the margin of class `a` over class `b`.
@@ -174,6 +214,7 @@ impl Head {
 pub struct ContentModel {
     pub header: Header,
     pub spec: FeatureSpec,
+    pub idf: Option<Idf>,
     pub heads: Vec<Head>,
 }
 
@@ -186,9 +227,10 @@ impl ContentModel {
         self.heads.iter().find(|h| h.name == name)
     }
 
-    /// Bytes of weights held in memory.
+    /// Bytes of weights (and the idf table) held in memory.
     pub fn weight_bytes(&self) -> usize {
         self.heads.iter().map(|h| h.weights.len()).sum::<usize>()
+            + self.idf.as_ref().map_or(0, |t| t.table.len())
     }
 
     /// Loads and checks a model file.
@@ -220,7 +262,8 @@ impl ContentModel {
         let format = r.u32()?;
         if format != FORMAT_VERSION {
             return Err(format!(
-                "format version {format}, this build reads {FORMAT_VERSION}"
+                "format version {format}, this build reads {FORMAT_VERSION} only (features \
+                 changed; retrain with `portcullis train`)"
             ));
         }
         let header_len = r.u32()? as usize;
@@ -235,6 +278,21 @@ impl ContentModel {
         }
         let spec = FeatureSpec {
             max_n: header.max_n,
+        };
+        let idf = match header.idf {
+            Some(t) => {
+                let valid =
+                    (MIN_BITS..=MAX_BITS).contains(&t.bits) && t.scale.is_finite() && t.scale > 0.0;
+                if !valid {
+                    return Err(format!("idf table: bits {} or scale {}", t.bits, t.scale));
+                }
+                Some(Idf {
+                    bits: t.bits,
+                    scale: t.scale,
+                    table: r.take(1usize << t.bits)?.to_vec(),
+                })
+            }
+            None => None,
         };
         let mut heads = Vec::with_capacity(header.heads.len());
         for h in &header.heads {
@@ -274,6 +332,7 @@ impl ContentModel {
         let model = ContentModel {
             header,
             spec,
+            idf,
             heads,
         };
         let spam = model
@@ -293,6 +352,9 @@ impl ContentModel {
         raw.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         raw.extend_from_slice(&(header.len() as u32).to_le_bytes());
         raw.extend_from_slice(&header);
+        if let Some(idf) = &self.idf {
+            raw.extend_from_slice(&idf.table);
+        }
         for h in &self.heads {
             raw.extend(h.weights.iter().map(|&w| w as u8));
         }
@@ -550,7 +612,7 @@ impl ServingModel {
                 n += 1;
             }
         }
-        features::extract_from_text(self.model.spec, &syms[..n], s);
+        features::extract_from_text(self.model.spec, &syms[..n], self.model.idf.as_ref(), s);
         let compliant = norm.signature.is_some() && norm.optout_notice;
         self.conclude(s, compliant)
     }
@@ -639,5 +701,35 @@ impl ServingModel {
             }
         }
         [best[0].1, best[1].1, best[2].1]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A well-formed file of `format` with an empty header: only the version is wrong.
+    fn file_of_format(format: u32) -> Vec<u8> {
+        let mut raw = Vec::new();
+        raw.extend_from_slice(MAGIC);
+        raw.extend_from_slice(&format.to_le_bytes());
+        raw.extend_from_slice(&0u32.to_le_bytes());
+        let digest = Sha256::digest(&raw);
+        raw.extend_from_slice(&digest);
+        let mut gz = flate2::GzBuilder::new().write(Vec::new(), flate2::Compression::fast());
+        use std::io::Write;
+        gz.write_all(&raw).unwrap();
+        gz.finish().unwrap()
+    }
+
+    #[test]
+    fn models_of_older_formats_are_refused_with_the_reason() {
+        for old in [1, 2] {
+            let e = ContentModel::from_bytes(&file_of_format(old)).unwrap_err();
+            assert!(
+                e.contains(&format!("format version {old}")) && e.contains("retrain"),
+                "{e}"
+            );
+        }
     }
 }
