@@ -189,11 +189,7 @@ async fn an_initialised_data_dir_without_its_store_refuses_to_start() {
 }
 
 async fn record_consent(d: &TestDaemon, msisdn: &str, enterprise: &str) -> String {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", d.grpc_addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = d.channel().await;
     RegistryClient::new(channel)
         .record_consent(consent_req(msisdn, enterprise, 1))
         .await
@@ -272,11 +268,7 @@ async fn a_full_store_fails_writes_unavailable_while_screening_goes_on() {
     .await;
     let errors = "portcullis_store_write_errors_total";
     let before = metric_value(&d.scrape().await, errors, &[]);
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", d.grpc_addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = d.channel().await;
     let mut registry = RegistryClient::new(channel);
     let rows: Vec<proto::OptOutRequest> = (0..20_000u32)
         .map(|i| proto::OptOutRequest {

@@ -103,11 +103,7 @@ fn assert_pending(d: &Decision, deadline: i64) {
 
 /// The audit record of a decision, as compliance staff read it.
 async fn audited(d: &TestDaemon, message_id: &str) -> proto::DecisionRecord {
-    let channel = tonic::transport::Channel::from_shared(format!("http://{}", d.grpc_addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = d.channel().await;
     let mut compliance = ComplianceClient::new(channel);
     for _ in 0..100 {
         let mut stream = compliance

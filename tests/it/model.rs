@@ -235,11 +235,7 @@ async fn complaints_attach_to_the_campaign_and_its_variants_are_marked_across_a_
     let d = TestDaemon::start_with(options()).await;
     let fuzzy =
         |dec: &portcullis::proto::Decision| dec.symbols.iter().any(|s| s == "FUZZY_COMPLAINED");
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", d.grpc_addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = d.channel().await;
     let mut complaints = ComplaintsClient::new(channel);
     // Three subscribers complain about the first variant, each naming the message they got.
     for i in 0..3u32 {

@@ -23,11 +23,7 @@ async fn clients(
     ComplaintsClient<Channel>,
     ComplianceClient<Channel>,
 ) {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", d.grpc_addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = d.channel().await;
     (
         RegistryClient::new(channel.clone()),
         ComplaintsClient::new(channel.clone()),

@@ -693,11 +693,7 @@ async fn reflection_and_health_list_the_contract() {
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
     let d = TestDaemon::start().await;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", d.grpc_addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = d.channel().await;
     let mut health = HealthClient::new(channel.clone());
     let status = health
         .check(tonic_health::pb::HealthCheckRequest {

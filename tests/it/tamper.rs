@@ -10,11 +10,7 @@ use sqlx::Row;
 use crate::util::*;
 
 async fn write_some(d: &TestDaemon) {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", d.grpc_addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = d.channel().await;
     let mut registry = RegistryClient::new(channel);
     for i in 0..5u32 {
         registry
@@ -39,11 +35,7 @@ async fn write_some(d: &TestDaemon) {
 }
 
 async fn verify(d: &TestDaemon, pin: Option<(u64, String)>) -> VerifyAuditReport {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", d.grpc_addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = d.channel().await;
     let (expect_seq, expect_hash) = pin.unwrap_or_default();
     ComplianceClient::new(channel)
         .verify_audit(proto::VerifyAuditRequest {

@@ -10,7 +10,6 @@ use portcullis::clock::Clock;
 use portcullis::proto::complaints_client::ComplaintsClient;
 use portcullis::proto::operations_client::OperationsClient;
 use portcullis::proto::{self, ReasonCode, ThrottleLevel, Verdict};
-use tonic::transport::Channel;
 
 use crate::util::*;
 
@@ -33,16 +32,8 @@ fn options(data: &std::path::Path) -> DaemonOptions {
     }
 }
 
-async fn channel(d: &TestDaemon) -> Channel {
-    tonic::transport::Endpoint::from_shared(format!("http://{}", d.grpc_addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
-}
-
 async fn complain(d: &TestDaemon, n: u32, from: u32) {
-    let mut complaints = ComplaintsClient::new(channel(d).await);
+    let mut complaints = ComplaintsClient::new(d.channel().await);
     for i in from..from + n {
         complaints
             .report(proto::Complaint {
@@ -57,7 +48,7 @@ async fn complain(d: &TestDaemon, n: u32, from: u32) {
 }
 
 async fn level(d: &TestDaemon, enterprise: &str) -> ThrottleLevel {
-    let mut ops = OperationsClient::new(channel(d).await);
+    let mut ops = OperationsClient::new(d.channel().await);
     let states = ops
         .list_throttles(proto::ListThrottlesRequest {
             province: "广东".into(),

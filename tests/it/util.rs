@@ -150,6 +150,15 @@ impl TestDaemon {
         );
     }
 
+    /// A gRPC channel to the daemon, for the services beside Screening.
+    pub async fn channel(&self) -> Channel {
+        tonic::transport::Endpoint::from_shared(format!("http://{}", self.grpc_addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
     pub async fn scrape(&self) -> String {
         http_get(self.metrics_addr, "/metrics").await
     }
