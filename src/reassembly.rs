@@ -389,28 +389,14 @@ fn refs(p: &Pending) -> Vec<PartRef> {
 
 fn whole(key: ConcatKey, p: &Pending) -> Whole {
     let bodies = p.parts.iter().flatten().map(|part| part.body.as_slice());
-    let (text, segments) = match p.coding {
-        None => {
-            let mut text = String::new();
-            let mut segments = 0u32;
-            for body in bodies {
-                let part = String::from_utf8_lossy(body);
-                segments += crate::pipeline::segments::count(&part).count;
-                text.push_str(&part);
-            }
-            (Ok(text), segments)
-        }
+    let segments = bodies.clone().map(|b| part_segments(p.coding, b)).sum();
+    let text = match p.coding {
+        None => Ok(bodies.map(String::from_utf8_lossy).collect()),
         Some(coding) => {
             // Decoded as one: a character may straddle two parts.
-            let joined: Vec<u8> = bodies.clone().flatten().copied().collect();
+            let joined: Vec<u8> = bodies.flatten().copied().collect();
             let mut text = String::new();
-            let segments = bodies
-                .map(|b| smpp::body_segments(coding, b).count)
-                .sum::<u32>();
-            (
-                smpp::decode_into(coding, &joined, &mut text).map(|()| text),
-                segments,
-            )
+            smpp::decode_into(coding, &joined, &mut text).map(|()| text)
         }
     };
     Whole {
@@ -419,6 +405,15 @@ fn whole(key: ConcatKey, p: &Pending) -> Whole {
         parts: refs(p),
         text,
         segments,
+    }
+}
+
+/// The segments one part takes as billed: a text part by its characters, a raw body by the units
+/// of its coding.
+pub fn part_segments(coding: Option<DataCoding>, body: &[u8]) -> u32 {
+    match coding {
+        None => crate::pipeline::segments::count(&String::from_utf8_lossy(body)).count,
+        Some(coding) => smpp::body_segments(coding, body).count,
     }
 }
 

@@ -7,15 +7,13 @@
 use jiff::Timestamp;
 
 use super::{
-    Body, Checked, DecisionFacts, PartOf, Persist, RequestError, Screener, audit_event, check_text,
+    Checked, DecisionFacts, PartOf, Persist, RequestError, Screener, audit_event, check_text,
     decision_id, proto_timestamp,
 };
 use crate::pipeline::screen::Snapshot;
-use crate::pipeline::segments;
 use crate::pipeline::verdict::Verdict;
 use crate::proto::{self, ReasonCode};
-use crate::reassembly::{Added, ConcatKey, Incomplete, PartIn, Whole};
-use crate::smpp;
+use crate::reassembly::{Added, ConcatKey, Incomplete, PartIn, Whole, part_segments};
 
 impl Screener {
     /// Screens one part of a long message: held until the message is complete, then the whole.
@@ -32,10 +30,7 @@ impl Screener {
             msisdn: checked.msisdn,
             reference: part.reference,
         };
-        let (coding, body) = match checked.body {
-            Body::Text(text) => (None, text.as_bytes()),
-            Body::Raw(payload) => (Some(payload.coding), payload.body),
-        };
+        let (coding, body) = checked.body.coded_bytes();
         let part_in = PartIn {
             seq: part.seq,
             total: part.total,
@@ -62,9 +57,6 @@ impl Screener {
             }
             added
         };
-        self.metrics
-            .concat_parts_pending
-            .set(self.reassembly.pending_parts() as f64);
         let mut decision = match added {
             Added::Pending { deadline } => {
                 let detail = format!(
@@ -89,6 +81,9 @@ impl Screener {
         if decision.message_id != checked.message_id {
             checked.message_id.clone_into(&mut decision.message_id);
         }
+        self.metrics
+            .concat_parts_pending
+            .set(self.reassembly.pending_parts() as f64);
         Ok((decision, persist))
     }
 
@@ -101,10 +96,7 @@ impl Screener {
         detail: String,
         now: Timestamp,
     ) -> proto::Decision {
-        let part_segments = match checked.body {
-            Body::Text(text) => segments::count(text).count,
-            Body::Raw(payload) => smpp::body_segments(payload.coding, payload.body).count,
-        };
+        let (coding, body) = checked.body.coded_bytes();
         self.metrics
             .decision(Verdict::Hold, Some(ReasonCode::ReasonConcatPending), None);
         let decision = proto::Decision {
@@ -122,7 +114,7 @@ impl Screener {
             } else {
                 decision_id(now)
             },
-            segments: part_segments,
+            segments: part_segments(coding, body),
             smpp_status: snap.policy.smpp_status[ReasonCode::ReasonConcatPending as usize],
             ..Default::default()
         };
@@ -233,9 +225,6 @@ impl Screener {
             self.reassembly.finish(&whole.key);
             self.metrics.concat_completed.increment(1);
         }
-        self.metrics
-            .concat_parts_pending
-            .set(self.reassembly.pending_parts() as f64);
         decision
     }
 

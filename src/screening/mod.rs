@@ -17,14 +17,14 @@ use crate::idempotency::{IdempotencyStore, MessageKey, Prior, Stored};
 use crate::metrics::Metrics;
 use crate::pipeline::policy::PolicyConfig;
 use crate::pipeline::screen::{self, LiveState, Scratch, Screened, Snapshot, Submission};
-
-mod long_sms;
 use crate::pipeline::verdict::Verdict;
 use crate::proto::{self, ReasonCode};
 use crate::reassembly::Reassembly;
 use crate::smpp::{self, Payload, PayloadError};
 use crate::store::IdempotencyRow;
 use crate::store::event::{DecisionRow, Event};
+
+mod long_sms;
 
 /// A request no decision can be made for. In `Screen` it is `INVALID_ARGUMENT`; in `ScreenStream`
 /// and on Kafka it becomes a REJECT with REASON_MALFORMED naming the field.
@@ -182,6 +182,16 @@ const MAX_CONCAT_PARTS: u32 = 16;
 pub enum Body<'r> {
     Text(&'r str),
     Raw(Payload<'r>),
+}
+
+impl<'r> Body<'r> {
+    /// The coding (`None` for text) and the bytes, as a part of a long message is held.
+    pub fn coded_bytes(self) -> (Option<smpp::DataCoding>, &'r [u8]) {
+        match self {
+            Body::Text(text) => (None, text.as_bytes()),
+            Body::Raw(payload) => (Some(payload.coding), payload.body),
+        }
+    }
 }
 
 /// Which part of a long message a request carries (total > 1).
