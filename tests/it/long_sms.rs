@@ -369,8 +369,11 @@ async fn the_cap_on_pending_parts_gives_up_the_oldest_message_and_says_so() {
         oldest.reasons[0].detail.contains("max_pending_parts"),
         "{oldest:?}"
     );
-    let newest = d.screen(firsts[16].clone()).await;
-    assert_eq!(reasons(&newest), vec![ReasonCode::ReasonConcatPending]);
+    // Only the oldest was given up: every later message still holds its part.
+    for req in &firsts[1..] {
+        let again = d.screen(req.clone()).await;
+        assert_eq!(reasons(&again), vec![ReasonCode::ReasonConcatPending]);
+    }
     let scrape = d.scrape().await;
     assert!(
         metric_value(
@@ -379,9 +382,13 @@ async fn the_cap_on_pending_parts_gives_up_the_oldest_message_and_says_so() {
             &["outcome=\"evicted\""]
         ) >= 1.0
     );
-    assert_eq!(
-        metric_value(&scrape, "portcullis_concat_parts_pending", &[]),
-        16.0
+    // The gauge is process-wide and the other tests' daemons set it too, so only its presence is
+    // checked here; its exact count at the cap is asserted in reassembly's unit tests.
+    assert!(
+        scrape
+            .lines()
+            .any(|l| l.starts_with("portcullis_concat_parts_pending ")),
+        "{scrape}"
     );
     d.stop().await;
 }
