@@ -561,6 +561,8 @@ async fn import(figures: &mut serde_json::Map<String, Value>) {
             metrics_addr: Some("127.0.0.1:0".into()),
             data_dir: Some(dir.path().join("data")),
             senders: None,
+            kafka_brokers: None,
+            kafka_group: None,
         },
     };
     let config = config::load(&source, &regions).expect("embedded config is valid");

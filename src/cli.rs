@@ -365,7 +365,7 @@ pub struct ServeArgs {
     /// Sender registry file (TOML), instead of the one the config names.
     #[arg(long, value_name = "FILE")]
     pub senders: Option<PathBuf>,
-    /// Kafka bootstrap servers (Kafka ingress arrives with the Kafka issue; refused until then).
+    /// Kafka bootstrap servers: turns on Kafka ingress and egress (config `[kafka]`).
     #[arg(long, value_name = "HOST:PORT[,...]")]
     pub kafka_brokers: Option<String>,
     /// Kafka consumer group id.
@@ -390,6 +390,8 @@ impl ServeArgs {
                 metrics_addr: self.metrics_addr.clone(),
                 data_dir: self.data_dir.clone(),
                 senders: self.senders.clone(),
+                kafka_brokers: self.kafka_brokers.clone(),
+                kafka_group: self.kafka_group.clone(),
             },
         }
     }

@@ -51,10 +51,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Err(errors) => Ok(report_invalid(&errors)),
         },
         Command::Serve(args) => {
-            if args.kafka_brokers.is_some() || args.kafka_group.is_some() {
-                eprintln!("--kafka-brokers: Kafka ingress is not available in this version");
-                return Ok(ExitCode::from(EX_CONFIG));
-            }
             let regions = embedded_regions()?;
             let config = match config::load(&args.source(), &regions) {
                 Ok(c) => c,

@@ -34,6 +34,14 @@ pub const REGION_ENTERPRISE_THROTTLE_LEVEL: &str = "portcullis_region_enterprise
 pub const SEGMENTS_TOTAL: &str = "portcullis_segments_total";
 pub const CONCAT_PARTS_PENDING: &str = "portcullis_concat_parts_pending";
 pub const CONCAT_MESSAGES_TOTAL: &str = "portcullis_concat_messages_total";
+pub const KAFKA_RECORDS_IN_TOTAL: &str = "portcullis_kafka_records_in_total";
+pub const KAFKA_RECORDS_OUT_TOTAL: &str = "portcullis_kafka_records_out_total";
+pub const KAFKA_DEAD_LETTERS_TOTAL: &str = "portcullis_kafka_dead_letters_total";
+pub const KAFKA_COMMIT_SECONDS: &str = "portcullis_kafka_commit_duration_seconds";
+pub const KAFKA_COMMIT_ERRORS_TOTAL: &str = "portcullis_kafka_commit_errors_total";
+pub const KAFKA_CONSUMER_LAG: &str = "portcullis_kafka_consumer_lag_messages";
+pub const KAFKA_HOLDS_PENDING: &str = "portcullis_kafka_holds_pending";
+pub const KAFKA_DECISIONS_DROPPED_TOTAL: &str = "portcullis_kafka_decisions_dropped_total";
 
 /// Label for "no reason" (a clean release) and "no category" (an emergency release).
 const NONE: &str = "NONE";
@@ -120,6 +128,46 @@ fn describe() {
         CONCAT_MESSAGES_TOTAL,
         Unit::Count,
         "Long SMS by outcome: completed (screened whole), incomplete (deadline), evicted (cap on pending parts)."
+    );
+    metrics::describe_counter!(
+        KAFKA_RECORDS_IN_TOTAL,
+        Unit::Count,
+        "Kafka records consumed, by topic."
+    );
+    metrics::describe_counter!(
+        KAFKA_RECORDS_OUT_TOTAL,
+        Unit::Count,
+        "Kafka records produced and acknowledged by the broker, by topic."
+    );
+    metrics::describe_counter!(
+        KAFKA_DEAD_LETTERS_TOTAL,
+        Unit::Count,
+        "Records sent to the dead-letter topic, by cause."
+    );
+    metrics::describe_histogram!(
+        KAFKA_COMMIT_SECONDS,
+        Unit::Seconds,
+        "Time to commit consumer offsets (request to broker acknowledgement)."
+    );
+    metrics::describe_counter!(
+        KAFKA_COMMIT_ERRORS_TOTAL,
+        Unit::Count,
+        "Offset commits the broker refused or that failed; the records are redelivered."
+    );
+    metrics::describe_gauge!(
+        KAFKA_CONSUMER_LAG,
+        Unit::Count,
+        "Consumer lag per topic and partition: messages between the committed offset and the high watermark."
+    );
+    metrics::describe_gauge!(
+        KAFKA_HOLDS_PENDING,
+        Unit::Count,
+        "Records from the held topic waiting in memory for their hold_until."
+    );
+    metrics::describe_counter!(
+        KAFKA_DECISIONS_DROPPED_TOTAL,
+        Unit::Count,
+        "Audit records not sent to the decisions topic because its queue was full (the store keeps them)."
     );
     metrics::describe_gauge!(
         BUILD_INFO,
@@ -270,6 +318,7 @@ pub struct StoreMetrics {
     pub write_errors: Counter,
     pub backpressure: Counter,
     pub queue_depth: Gauge,
+    pub tap_dropped: Counter,
 }
 
 impl StoreMetrics {
@@ -281,6 +330,7 @@ impl StoreMetrics {
             write_errors: metrics::counter!(STORE_WRITE_ERRORS_TOTAL),
             backpressure: metrics::counter!(STORE_BACKPRESSURE_TOTAL),
             queue_depth: metrics::gauge!(STORE_QUEUE_DEPTH),
+            tap_dropped: metrics::counter!(KAFKA_DECISIONS_DROPPED_TOTAL),
         }
     }
 }
@@ -324,4 +374,39 @@ pub fn throttle_levels(
             .set(0.0);
     }
     *reported = current;
+}
+
+/// The Kafka edge's handles (label values are bounded: topics from config, causes from a fixed set).
+pub struct KafkaMetrics {
+    pub commit_duration: Histogram,
+    pub commit_errors: Counter,
+    pub holds_pending: Gauge,
+}
+
+impl KafkaMetrics {
+    pub fn register() -> KafkaMetrics {
+        install();
+        KafkaMetrics {
+            commit_duration: metrics::histogram!(KAFKA_COMMIT_SECONDS),
+            commit_errors: metrics::counter!(KAFKA_COMMIT_ERRORS_TOTAL),
+            holds_pending: metrics::gauge!(KAFKA_HOLDS_PENDING),
+        }
+    }
+
+    pub fn records_in(&self, topic: &str) -> Counter {
+        metrics::counter!(KAFKA_RECORDS_IN_TOTAL, "topic" => topic.to_owned())
+    }
+
+    pub fn records_out(&self, topic: &str) -> Counter {
+        metrics::counter!(KAFKA_RECORDS_OUT_TOTAL, "topic" => topic.to_owned())
+    }
+
+    pub fn dead_letter(&self, cause: &'static str) {
+        metrics::counter!(KAFKA_DEAD_LETTERS_TOTAL, "cause" => cause).increment(1);
+    }
+
+    pub fn lag(&self, topic: &str, partition: i32, lag: i64) {
+        metrics::gauge!(KAFKA_CONSUMER_LAG, "topic" => topic.to_owned(), "partition" => partition.to_string())
+            .set(lag.max(0) as f64);
+    }
 }

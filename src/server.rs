@@ -67,6 +67,8 @@ pub enum ServeError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("{0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Kafka(#[from] crate::ingress::kafka::KafkaStartError),
 }
 
 /// Rebuilds the complaint-rate windows from the stored complaints and released commercial decisions
@@ -328,6 +330,16 @@ pub async fn run(
         Arc::clone(&screener),
         Arc::clone(&store),
     ));
+    if let Some(kafka) = config.server.kafka.clone() {
+        crate::ingress::kafka::start(
+            kafka,
+            Arc::clone(&screener),
+            Arc::clone(&store),
+            Arc::clone(&registry_service),
+            &tasks,
+            &cancel,
+        )?;
+    }
     // State is loaded (the snapshot was built before `run`); only now say so.
     health_reporter
         .set_serving::<ScreeningServer<ScreeningService>>()

@@ -2,6 +2,7 @@
 //! names (senders, rules and keyword lists) and command-line overrides. `load` reports every problem
 //! at once, each with its key path, so `check-config` and `serve` print the same list (STYLE.md §3).
 
+mod kafka;
 pub mod reload;
 
 use std::fmt;
@@ -25,6 +26,8 @@ use crate::region::RegionTable;
 use crate::registry::senders::{SenderRegistry, SendersFile};
 use crate::store::StoreOptions;
 use crate::throttle::{ThrottleConfig, ThrottlesFile};
+
+pub use kafka::{KafkaConfig, KafkaTopics};
 
 /// The default main file, compiled in.
 pub const EMBEDDED_CONFIG: &str = include_str!("../../config/portcullis.toml");
@@ -71,6 +74,8 @@ pub struct Overrides {
     pub metrics_addr: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub senders: Option<PathBuf>,
+    pub kafka_brokers: Option<String>,
+    pub kafka_group: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -87,6 +92,7 @@ struct RawConfig {
     log: RawLog,
     model: RawModel,
     fingerprint: RawFingerprint,
+    kafka: kafka::RawKafka,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -303,6 +309,8 @@ pub struct ServerConfig {
     /// How often retention runs (expiries recorded, records purged).
     pub purge_interval: Duration,
     pub store: StoreOptions,
+    /// The Kafka edge; `None` when no brokers are configured (gRPC only).
+    pub kafka: Option<KafkaConfig>,
 }
 
 /// Where the configuration came from, so a reload reads the same places.
@@ -376,7 +384,13 @@ pub fn load(source: &ConfigSource, regions: &Arc<RegionTable>) -> Result<Config,
         .and_then(Path::parent)
         .unwrap_or(Path::new("."));
 
-    let server = validate_server(&raw, &source.overrides, &mut errors);
+    let kafka = kafka::validate(&raw.kafka, &source.overrides, base, &mut errors);
+    let server = validate_server(&raw, &source.overrides, &mut errors)
+        .zip(kafka)
+        .map(|(mut server, kafka)| {
+            server.kafka = kafka;
+            server
+        });
     let policy = validate_policy(&raw, &mut errors);
     let normalizer = Normalizer::default();
 
@@ -690,6 +704,7 @@ fn validate_server(
         store: StoreOptions {
             max_size_mb: raw.store.max_size_mb,
         },
+        kafka: None,
     })
 }
 

@@ -2,3 +2,4 @@
 //! `screening::validate`) and nowhere else.
 
 pub mod grpc;
+pub mod kafka;

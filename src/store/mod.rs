@@ -23,7 +23,7 @@ use crate::registry::InMemoryRegistry;
 use audit::{GENESIS, Head, VerifyReport};
 use event::{ConsentRow, Event, OptOutRow};
 pub use seam::RegistryStore;
-pub use writer::IdempotencyRow;
+pub use writer::{CommittedDecision, IdempotencyRow};
 
 /// The file that marks an initialised data dir: present + store missing = refuse to start.
 pub const MARKER: &str = "PORTCULLIS_DATA_DIR";
@@ -68,6 +68,7 @@ pub struct Store {
     read: SqlitePool,
     writes: mpsc::Sender<WriteRequest>,
     metrics: Arc<StoreMetrics>,
+    tap: writer::DecisionTap,
 }
 
 /// Queue depth of the writer: beyond it, writers wait (back-pressure), never drop.
@@ -146,17 +147,20 @@ impl Store {
         let metrics = Arc::new(StoreMetrics::register());
         let (tx, rx) = mpsc::channel(WRITE_QUEUE);
         let state = writer::ChainState::load(&write_pool).await?;
+        let tap = writer::DecisionTap::default();
         tokio::spawn(writer::run(
             write_pool,
             rx,
             state,
             registry,
             Arc::clone(&metrics),
+            Arc::clone(&tap),
         ));
         Ok(Store {
             read,
             writes: tx,
             metrics,
+            tap,
         })
     }
 
@@ -213,6 +217,13 @@ impl Store {
         done.await
             .map_err(|_| StoreError::Unavailable("writer stopped before committing".into()))?
             .map(|_| ())
+    }
+
+    /// Every audited decision committed from now on, in commit order, through a queue of
+    /// `capacity` (full: dropped and counted). One tap per store; a second call gets `None`.
+    pub fn tap_decisions(&self, capacity: usize) -> Option<mpsc::Receiver<CommittedDecision>> {
+        let (tx, rx) = mpsc::channel(capacity);
+        self.tap.set(tx).ok().map(|()| rx)
     }
 
     /// Waits until everything queued before this call is committed (the queue is FIFO): the drain

@@ -25,6 +25,11 @@ pub trait RegistryStore: Send + Sync + 'static {
     ) -> Result<oneshot::Receiver<Ack>, StoreError>;
     /// Waits until everything queued so far is committed.
     async fn flush(&self) -> Result<(), StoreError>;
+    /// Audited decisions as they are committed (for the Kafka decisions topic); `None` if taken.
+    fn tap_decisions(
+        &self,
+        capacity: usize,
+    ) -> Option<tokio::sync::mpsc::Receiver<super::CommittedDecision>>;
 
     async fn load_registry(
         &self,
@@ -92,6 +97,12 @@ impl RegistryStore for Store {
     }
     async fn flush(&self) -> Result<(), StoreError> {
         Store::flush(self).await
+    }
+    fn tap_decisions(
+        &self,
+        capacity: usize,
+    ) -> Option<tokio::sync::mpsc::Receiver<super::CommittedDecision>> {
+        Store::tap_decisions(self, capacity)
     }
     async fn load_registry(
         &self,

@@ -90,12 +90,24 @@ impl ChainState {
     }
 }
 
+/// An audited decision after its commit, for the Kafka decisions topic (`Store::tap_decisions`).
+#[derive(Debug, Clone)]
+pub struct CommittedDecision {
+    pub seq: u64,
+    /// The record's hash in the audit chain (hex), as Compliance.Decisions reports it.
+    pub hash: String,
+    pub row: super::event::DecisionRow,
+}
+
+pub(crate) type DecisionTap = Arc<std::sync::OnceLock<mpsc::Sender<CommittedDecision>>>;
+
 pub(crate) async fn run(
     pool: SqlitePool,
     mut rx: mpsc::Receiver<WriteRequest>,
     mut chain: ChainState,
     registry: Arc<InMemoryRegistry>,
     metrics: Arc<StoreMetrics>,
+    tap: DecisionTap,
 ) {
     let mut pending: Vec<WriteRequest> = Vec::with_capacity(MAX_BATCH_REQUESTS);
     while let Some(first) = rx.recv().await {
@@ -118,6 +130,9 @@ pub(crate) async fn run(
                     for e in &req.events {
                         apply_to_registry(&registry, e);
                     }
+                    if let Some(tap) = tap.get() {
+                        send_decisions(tap, &req.events, &seqs, &metrics);
+                    }
                     metrics.events.increment(req.events.len() as u64);
                     if let Some(ack) = req.ack {
                         let _ = ack.send(Ok(seqs));
@@ -138,6 +153,30 @@ pub(crate) async fn run(
                     chain = state;
                 }
             }
+        }
+    }
+}
+
+/// Hands committed decisions to the tap without waiting: the store is the record; a full tap queue
+/// drops (and counts) what it cannot take rather than slowing every write.
+fn send_decisions(
+    tap: &mpsc::Sender<CommittedDecision>,
+    events: &[Event],
+    seqs: &[u64],
+    metrics: &StoreMetrics,
+) {
+    for (event, &seq) in events.iter().zip(seqs) {
+        let Event::Decision(row) = event else {
+            continue;
+        };
+        let hash = audit::record_hash(seq, event.kind(), event.at_ns(), &event.canonical());
+        let committed = CommittedDecision {
+            seq,
+            hash: audit::to_hex(&hash),
+            row: row.clone(),
+        };
+        if tap.try_send(committed).is_err() {
+            metrics.tap_dropped.increment(1);
         }
     }
 }

@@ -5,6 +5,7 @@ mod util;
 mod admin;
 mod cli;
 mod durability;
+mod kafka;
 mod long_sms;
 mod malformed;
 mod model;

@@ -86,6 +86,8 @@ impl TestDaemon {
                         .unwrap_or_else(|| dir.path().join("data")),
                 ),
                 senders: None,
+                kafka_brokers: None,
+                kafka_group: None,
             },
         };
         let config =
@@ -235,10 +237,16 @@ pub const EMERGENCY: &str = "12110";
 pub struct DaemonProcess {
     pub child: std::process::Child,
     pub grpc_addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
 }
 
 impl DaemonProcess {
     pub fn spawn(data_dir: &Path) -> DaemonProcess {
+        DaemonProcess::spawn_with(data_dir, &[])
+    }
+
+    /// With more `serve` flags (e.g. `--config`, `--kafka-brokers`).
+    pub fn spawn_with(data_dir: &Path, extra: &[&str]) -> DaemonProcess {
         use std::io::{BufRead, BufReader};
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
             .args([
@@ -250,6 +258,7 @@ impl DaemonProcess {
                 "--data-dir",
             ])
             .arg(data_dir)
+            .args(extra)
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
@@ -257,12 +266,23 @@ impl DaemonProcess {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut sent = false;
+            let mut metrics = String::new();
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if std::env::var_os("PORTCULLIS_TEST_DAEMON_LOG").is_some() {
+                    eprintln!("daemon: {line}");
+                }
+                if let Some(addr) = line.split("metrics listening on ").nth(1) {
+                    metrics = addr.trim().to_owned();
+                }
                 if !sent && let Some(addr) = line.split("grpc listening on ").nth(1) {
-                    let _ = tx.send(Ok(addr.trim().to_owned()));
+                    let _ = tx.send(Ok((addr.trim().to_owned(), metrics.clone())));
                     sent = true;
                 }
-                if !sent && line.contains("error") {
+                if !sent
+                    && (line.contains("ERROR")
+                        || line.contains("error:")
+                        || line.contains("configuration invalid"))
+                {
                     let _ = tx.send(Err(line.clone()));
                     sent = true;
                 }
@@ -271,14 +291,26 @@ impl DaemonProcess {
                 let _ = tx.send(Err("the daemon exited before listening".to_owned()));
             }
         });
-        let addr = rx
+        let (grpc, metrics) = rx
             .recv_timeout(std::time::Duration::from_secs(30))
             .expect("daemon start")
             .expect("daemon start");
         DaemonProcess {
             child,
-            grpc_addr: addr.parse().unwrap(),
+            grpc_addr: grpc.parse().unwrap(),
+            metrics_addr: metrics.parse().unwrap(),
         }
+    }
+
+    /// SIGTERM: the graceful stop (drain, commit, flush); waits for the exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM {pid}");
+        self.child.wait().unwrap()
     }
 
     /// SIGKILL: no drain, no flush.
