@@ -64,7 +64,14 @@ pub fn evaluate(
     rows: &[Row],
     file: &str,
     spam_reject_score: f64,
+    spam_threshold: Option<f32>,
 ) -> Result<EvalReport, String> {
+    // Spam iff P(spam) >= t: log-odds compared against ln(t / (1 - t)).
+    let t = spam_threshold
+        .or(model.header.spam_threshold)
+        .unwrap_or(0.5)
+        .clamp(1e-6, 1.0 - 1e-6);
+    let (spam_shift, ham_shift) = (t.ln(), (1.0 - t).ln());
     let learnt = learnt_labels(model);
     let mut file_labels: Vec<String> = Vec::new();
     for row in rows {
@@ -119,7 +126,11 @@ pub fn evaluate(
                 let p = model
                     .spam_probability(&logits[h], s, m)
                     .clamp(1e-7, 1.0 - 1e-7);
-                return if c == s { p.ln() } else { (1.0 - p).ln() };
+                return if c == s {
+                    p.ln() - spam_shift
+                } else {
+                    (1.0 - p).ln() - ham_shift
+                };
             }
             let mut p = logits[h];
             softmax(&mut p[..head.classes()]);
