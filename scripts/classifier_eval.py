@@ -69,6 +69,35 @@ def read_tsv(path):
     return rows
 
 
+def read_families(path):
+    """The `family` column of a port file (training/gen_port_sms.py writes it), or None without one."""
+    with open(path, encoding="utf-8", newline="") as f:
+        lines = f.read().split("\n")
+    header = lines[0].split("\t")
+    if "family" not in header:
+        return None
+    fi = header.index("family")
+    return [line.split("\t")[fi] for line in lines[1:] if line != ""]
+
+
+def family_split(rows, families, seed, fold, folds=3):
+    """Dev = the rows of one of `folds` groups of template families: per label, its families (sorted)
+    get a seeded shuffle and are dealt round-robin to the groups, so every label has dev families
+    the train part never saw. Same seed and fold: same files."""
+    rng = random.Random(seed)
+    fams_of = {}
+    for (label, _), fam in zip(rows, families):
+        fams_of.setdefault(label, set()).add(fam)
+    dev_fams = set()
+    for label in sorted(fams_of):
+        fams = sorted(fams_of[label])
+        rng.shuffle(fams)
+        dev_fams.update(f for i, f in enumerate(fams) if i % folds == fold)
+    train = [r for r, f in zip(rows, families) if f not in dev_fams]
+    dev = [r for r, f in zip(rows, families) if f in dev_fams]
+    return train, dev
+
+
 def write_tsv(path, rows):
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         f.write("label\ttext\n")
@@ -76,8 +105,8 @@ def write_tsv(path, rows):
             f.write(f"{label}\t{text}\n")
 
 
-def stratified_split(rows, seed):
-    """Per label, a seeded shuffle picks round(20%) of its rows (at least 1 when it has 2+) for test.
+def stratified_split(rows, seed, fraction=TEST_FRACTION):
+    """Per label, a seeded shuffle picks round(fraction) of its rows (at least 1 when it has 2+) for test.
 
     Only Python's `random` is used (stable across versions for a given seed); labels are handled in
     sorted order and both halves keep source order, so the same seed gives byte-identical files.
@@ -89,7 +118,7 @@ def stratified_split(rows, seed):
     test_idx = set()
     for label in sorted(by_label):
         idx = by_label[label]
-        n_test = int(len(idx) * TEST_FRACTION + 0.5)
+        n_test = int(len(idx) * fraction + 0.5)
         if len(idx) >= 2:
             n_test = max(1, n_test)
         shuffled = idx[:]
@@ -367,6 +396,17 @@ def parse_args():
                     help="splits and baseline only, portcullis column left empty")
     ap.add_argument("--port-train", default=PORT_TRAIN, help=f"port train set (default {PORT_TRAIN})")
     ap.add_argument("--port-test", default=PORT_TEST, help=f"port test set (default {PORT_TEST})")
+    ap.add_argument("--dev-seed", type=int,
+                    help="tuning mode: split each TRAIN split (and the port train set) again with this seed, "
+                         "train on the rest and score on that dev part; the test splits are not read")
+    ap.add_argument("--dev-fraction", type=float, default=0.125,
+                    help="share of each train split held out as dev with --dev-seed (default 0.125)")
+    ap.add_argument("--port-family-fold", type=int, choices=[0, 1, 2],
+                    help="with --dev-seed: the port dev part is this fold of 3 folds of whole template families "
+                         "(the `family` column) instead of a row-wise split")
+    ap.add_argument("--no-build", action="store_true", help="use the built binary as it is (no cargo build)")
+    ap.add_argument("--train-args", default="", help="extra flags for `portcullis train` (one string)")
+    ap.add_argument("--eval-args", default="", help="extra flags for `portcullis eval` (one string)")
     return ap.parse_args()
 
 
@@ -399,6 +439,12 @@ def main():
         "errors": [],
     }
     notes = report["notes"]
+    if args.dev_seed is not None:
+        report["dev_seed"] = args.dev_seed
+        notes.append(f"DEV mode: the 'test' columns are a {args.dev_fraction:g} dev split (seed {args.dev_seed}) of "
+                     f"each train split; training used the rest; no test split was read")
+    if args.train_args or args.eval_args:
+        notes.append(f"portcullis train args: {args.train_args!r}; eval args: {args.eval_args!r}")
 
     # 1. splits
     log(f"== splitting (seed {args.seed}) into {splits}/")
@@ -407,6 +453,8 @@ def main():
     for name, (fname, kind) in PUBLIC_SETS.items():
         rows = read_tsv(data_dir / fname)
         train, test = stratified_split(rows, args.seed)
+        if args.dev_seed is not None:
+            train, test = stratified_split(train, args.dev_seed, args.dev_fraction)
         tr, te = splits / f"{name}_train.tsv", splits / f"{name}_test.tsv"
         write_tsv(tr, train)
         write_tsv(te, test)
@@ -421,6 +469,21 @@ def main():
     have_port = port_train.is_file() and port_test.is_file()
     if have_port:
         ptrain, ptest = read_tsv(port_train), read_tsv(port_test)
+        if args.dev_seed is not None and args.port_family_fold is not None:
+            families = read_families(port_train)
+            if families is None or len(families) != len(ptrain):
+                log(f"error: {args.port_train} has no family column (regenerate it with training/gen_port_sms.py)")
+                return 1
+            # One fixed shuffle (seed 1), so folds 0, 1 and 2 partition the families.
+            ptrain, ptest = family_split(ptrain, families, 1, args.port_family_fold)
+            notes.append(f"port dev = template-family fold {args.port_family_fold} of 3")
+        elif args.dev_seed is not None:
+            ptrain, ptest = stratified_split(ptrain, args.dev_seed, args.dev_fraction)
+        if args.dev_seed is not None:
+            port_train, port_test = splits / "port_train.tsv", splits / "port_test.tsv"
+            write_tsv(port_train, ptrain)
+            write_tsv(port_test, ptest)
+            args.port_train, args.port_test = str(port_train), str(port_test)
         report["datasets"]["port"] = {"train_file": str(args.port_train), "test_file": str(args.port_test),
                                       "train_rows": len(ptrain), "test_rows": len(ptest),
                                       "test_label_counts": dict(sorted(Counter(l for l, _ in ptest).items()))}
@@ -480,7 +543,7 @@ def main():
 def run_portcullis(args, out, split_files, have_port, port_train, port_test, report):
     info = {"build_seconds": None, "train_seconds": None}
     binary = portcullis_binary()
-    if not args.skip_train:
+    if not args.skip_train and not args.no_build:
         log("== cargo build --release --locked")
         _, info["build_seconds"] = run_cmd(["cargo", "build", "--release", "--locked"], "cargo build")
         report["notes"].append(f"cargo build --release --locked took {info['build_seconds']:.1f} s (not in the table)")
@@ -501,7 +564,8 @@ def run_portcullis(args, out, split_files, have_port, port_train, port_test, rep
             report["notes"].append("Portcullis trained without the port set (not found)")
         log("== portcullis train")
         _, info["train_seconds"] = run_cmd(
-            [binary, "train", "--data", *data, "--out", model, "--seed", "1"], "portcullis train")
+            [binary, "train", "--data", *data, "--out", model, "--seed", "1", *args.train_args.split()],
+            "portcullis train")
         info["model_source"] = "trained by this run"
         log(f"   trained in {info['train_seconds']:.1f} s")
     if not model.is_file():
@@ -515,7 +579,8 @@ def run_portcullis(args, out, split_files, have_port, port_train, port_test, rep
         targets.append(("port", args.port_test, "multi"))
     for name, test_file, kind in targets:
         try:  # one failing set is reported, the others are still evaluated
-            stdout, secs = run_cmd([binary, "eval", "--model", model, "--data", test_file, "--json"],
+            stdout, secs = run_cmd([binary, "eval", "--model", model, "--data", test_file, "--json",
+                                    *args.eval_args.split()],
                                    f"portcullis eval on {test_file}")
             ev = parse_eval_json(stdout, f"portcullis eval on {test_file}")
         except RuntimeError as e:

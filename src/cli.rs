@@ -461,6 +461,19 @@ pub struct TrainArgs {
     /// C of the fake-base-station head's one-vs-rest SVMs (0: softmax regression by SGD).
     #[arg(long, value_name = "C", default_value_t = 10.0)]
     pub fbs_c: f32,
+    /// Stopping tolerance of the spam head's SVM solver.
+    #[arg(long, value_name = "T", default_value_t = 0.1)]
+    pub svm_tolerance: f32,
+    /// Weight in the spam head of rows labeled plainly spam/ham (port rows: 3, others: 1).
+    #[arg(long, value_name = "W", default_value_t = 1.0)]
+    pub binary_weight: f32,
+    /// P(spam) at which `eval` calls a row spam in a spam/ham file (stored in the model; 0.5
+    /// without it). Serving uses policy.spam_reject_score instead.
+    #[arg(long, value_name = "P", value_parser = parse_probability)]
+    pub spam_threshold: Option<f32>,
+    /// Labels whose rows do not train the spam head (comma-separated, e.g. MARKETING).
+    #[arg(long, value_name = "LABELS", value_delimiter = ',')]
+    pub spam_skip: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -481,4 +494,17 @@ pub struct EvalArgs {
     /// the truth) to this TSV, with the prediction, category, spam score and symbols.
     #[arg(long, value_name = "FILE.tsv")]
     pub errors: Option<PathBuf>,
+    /// P(spam) at which a row of a spam/ham file counts as spam (default: the model's own, else
+    /// 0.5), to compare thresholds on a dev split.
+    #[arg(long, value_name = "P", value_parser = parse_probability)]
+    pub spam_threshold: Option<f32>,
+}
+
+fn parse_probability(s: &str) -> Result<f32, String> {
+    let p: f32 = s.parse().map_err(|e| format!("{e}"))?;
+    if p > 0.0 && p < 1.0 {
+        Ok(p)
+    } else {
+        Err(format!("{p} is not strictly between 0 and 1"))
+    }
 }

@@ -57,7 +57,8 @@ def build():
                 assert valid(t), f"bad hand-written row: {t!r}"
                 assert t not in seen, f"duplicate hand-written row: {t!r}"
                 seen.add(t)
-                rows[split].append((lab, t))
+                # Each hand-written row is a family of its own, named by its place in HANDWRITTEN.
+                rows[split].append((lab, t, f"hw:{lab}:{hand[lab].index(t)}"))
             stats.append((lab, split, "handwritten", len(texts)))
         n_train = round(TARGETS[lab] * TRAIN_SHARE)
         want = {"train": n_train - len(hw["train"]), "test": TARGETS[lab] - n_train - len(hw["test"])}
@@ -80,17 +81,20 @@ def build():
                     if t in seen:
                         continue
                     seen.add(t)
-                    rows[split].append((lab, t))
+                    rows[split].append((lab, t, f.name))
                     got += 1
                 stats.append((lab, split, f.name, got))
     return rows, stats
 
 
 def write(path, rows):
+    """label, text and the template family that made the row (readers find columns by name, so
+    `portcullis train`/`eval` and scripts/classifier_eval.py ignore `family`; it is there for
+    family-grouped dev folds: `scripts/classifier-eval --dev-seed N --port-family-fold K`)."""
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write("label\ttext\n")
-        for lab, t in rows:
-            fh.write(f"{lab}\t{t}\n")
+        fh.write("label\ttext\tfamily\n")
+        for lab, t, fam in rows:
+            fh.write(f"{lab}\t{t}\t{fam}\n")
 
 
 def main(argv):
@@ -100,7 +104,7 @@ def main(argv):
         write(os.path.join(HERE, f"port_sms_{split}.tsv"), rows[split])
     print(f"{'label':<16}{'train':>7}{'test':>7}{'fam.tr':>8}{'fam.te':>8}")
     for lab in LABELS:
-        c = {s: sum(1 for l, _ in rows[s] if l == lab) for s in ("train", "test")}
+        c = {s: sum(1 for l, _, _ in rows[s] if l == lab) for s in ("train", "test")}
         nf = {s: sum(1 for f in FAMILIES if f.label == lab and f.split == s) for s in ("train", "test")}
         print(f"{lab:<16}{c['train']:>7}{c['test']:>7}{nf['train']:>8}{nf['test']:>8}")
     print(f"{'total':<16}{len(rows['train']):>7}{len(rows['test']):>7}")
@@ -111,7 +115,7 @@ def main(argv):
         path = argv[argv.index("--check-fixture") + 1]
         with open(path, encoding="utf-8") as fh:
             fixture = {line.rstrip("\n").split("\t", 1)[-1] for line in fh}
-        ours = {t for s in rows.values() for _, t in s}
+        ours = {t for s in rows.values() for _, t, _ in s}
         print(f"rows shared with {path}: {len(fixture & ours)}")
 
 

@@ -46,6 +46,10 @@ fn run_train(args: &TrainArgs) -> Result<(), String> {
         spam_c: args.spam_c,
         idf_bits: args.idf_bits,
         fbs_c: args.fbs_c,
+        svm_tolerance: args.svm_tolerance,
+        binary_weight: args.binary_weight,
+        spam_threshold: args.spam_threshold,
+        spam_skip: args.spam_skip.clone(),
         // The category head's settings (one-vs-rest SVMs, C, fbs row weight) have no flags.
         ..TrainOptions::default()
     };
@@ -75,6 +79,7 @@ pub fn eval(args: &EvalArgs) -> u8 {
             &rows,
             &args.data.display().to_string(),
             args.spam_reject_score,
+            args.spam_threshold,
         )?;
         if let Some(path) = &args.errors {
             std::fs::write(path, report.misses_tsv())

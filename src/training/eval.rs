@@ -35,6 +35,11 @@ pub struct EvalReport {
     pub macro_f1: f64,
     /// Per true label: the share of rows serving would flag (spam, fraud or illegal).
     pub flagged: BTreeMap<String, f64>,
+    /// The same with the rules alone (no model): what the model adds is `flagged` minus this.
+    pub flagged_by_rules: BTreeMap<String, f64>,
+    /// Per true label: the share of rows the model flags on its own (MODEL_SPAM, MODEL_FRAUD_SUSPECT
+    /// or MODEL_ILLEGAL: its discounted spam score at the threshold, or a severe category).
+    pub flagged_by_model: BTreeMap<String, f64>,
     /// Labels in the order of `confusion`'s rows (true) and columns (predicted).
     pub labels: Vec<String>,
     pub confusion: Vec<Vec<u64>>,
@@ -64,7 +69,14 @@ pub fn evaluate(
     rows: &[Row],
     file: &str,
     spam_reject_score: f64,
+    spam_threshold: Option<f32>,
 ) -> Result<EvalReport, String> {
+    // Spam iff P(spam) >= t: log-odds compared against ln(t / (1 - t)).
+    let t = spam_threshold
+        .or(model.header.spam_threshold)
+        .unwrap_or(0.5)
+        .clamp(1e-6, 1.0 - 1e-6);
+    let (spam_shift, ham_shift) = (t.ln(), (1.0 - t).ln());
     let learnt = learnt_labels(model);
     let mut file_labels: Vec<String> = Vec::new();
     for row in rows {
@@ -105,6 +117,9 @@ pub fn evaluate(
     let k = file_labels.len();
     let mut confusion = vec![vec![0u64; k]; k];
     let mut flagged_counts = vec![0u64; k];
+    let mut rules_counts = vec![0u64; k];
+    let mut model_counts = vec![0u64; k];
+    let mut rules_only = Classification::default();
     let mut misses = Vec::new();
     let mut logits = vec![[0.0f32; 32]; model.heads.len()];
     for row in rows {
@@ -119,7 +134,11 @@ pub fn evaluate(
                 let p = model
                     .spam_probability(&logits[h], s, m)
                     .clamp(1e-7, 1.0 - 1e-7);
-                return if c == s { p.ln() } else { (1.0 - p).ln() };
+                return if c == s {
+                    p.ln() - spam_shift
+                } else {
+                    (1.0 - p).ln() - ham_shift
+                };
             }
             let mut p = logits[h];
             softmax(&mut p[..head.classes()]);
@@ -148,6 +167,17 @@ pub fn evaluate(
         if flag {
             flagged_counts[truth] += 1;
         }
+        if class.model.is_some_and(|m| m.flags != 0) {
+            model_counts[truth] += 1;
+        }
+        classify::classify(&rules, None, norm, &mut rules_only);
+        let rules_flag = matches!(
+            rules_only.category,
+            Some(Category::FraudSuspect | Category::Illegal)
+        ) || rules_only.spam_score >= spam_reject_score;
+        if rules_flag {
+            rules_counts[truth] += 1;
+        }
         let should_flag = labels::targets(&row.label).and_then(|t| t.spam);
         if predicted != truth || should_flag.is_some_and(|s| s != flag) {
             misses.push(Miss {
@@ -171,6 +201,8 @@ pub fn evaluate(
 
     let mut classes = BTreeMap::new();
     let mut flagged = BTreeMap::new();
+    let mut flagged_by_rules = BTreeMap::new();
+    let mut flagged_by_model = BTreeMap::new();
     let mut f1_sum = 0.0;
     let correct: u64 = (0..k).map(|i| confusion[i][i]).sum();
     for (i, label) in file_labels.iter().enumerate() {
@@ -202,14 +234,16 @@ pub fn evaluate(
                 support,
             },
         );
-        flagged.insert(
-            label.clone(),
+        let share = |n: u64| {
             if support > 0 {
-                flagged_counts[i] as f64 / support as f64
+                n as f64 / support as f64
             } else {
                 0.0
-            },
-        );
+            }
+        };
+        flagged.insert(label.clone(), share(flagged_counts[i]));
+        flagged_by_rules.insert(label.clone(), share(rules_counts[i]));
+        flagged_by_model.insert(label.clone(), share(model_counts[i]));
     }
     Ok(EvalReport {
         classes,
@@ -220,6 +254,8 @@ pub fn evaluate(
         },
         macro_f1: if k > 0 { f1_sum / k as f64 } else { 0.0 },
         flagged,
+        flagged_by_rules,
+        flagged_by_model,
         labels: file_labels,
         confusion,
         model: model.version().to_owned(),
@@ -283,18 +319,20 @@ impl EvalReport {
         let _ = writeln!(s, "model {}  rows {}", self.model, self.rows);
         let _ = writeln!(
             s,
-            "{:<width$}  precision  recall      f1  support  flagged",
+            "{:<width$}  precision  recall      f1  support  flagged  (rules  model)",
             "label"
         );
         for (label, c) in &self.classes {
             let _ = writeln!(
                 s,
-                "{label:<width$}  {:>9.4}  {:>6.4}  {:>6.4}  {:>7}  {:>7.4}",
+                "{label:<width$}  {:>9.4}  {:>6.4}  {:>6.4}  {:>7}  {:>7.4}   {:>6.4} {:>6.4}",
                 c.precision,
                 c.recall,
                 c.f1,
                 c.support,
-                self.flagged.get(label).copied().unwrap_or(0.0)
+                self.flagged.get(label).copied().unwrap_or(0.0),
+                self.flagged_by_rules.get(label).copied().unwrap_or(0.0),
+                self.flagged_by_model.get(label).copied().unwrap_or(0.0)
             );
         }
         let _ = writeln!(
@@ -318,13 +356,15 @@ impl EvalReport {
         s
     }
 
-    /// API.md's JSON shape, plus `flagged`.
+    /// API.md's JSON shape, plus `flagged`, `flagged_by_rules` and `flagged_by_model`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "classes": self.classes,
             "accuracy": self.accuracy,
             "macro_f1": self.macro_f1,
             "flagged": self.flagged,
+            "flagged_by_rules": self.flagged_by_rules,
+            "flagged_by_model": self.flagged_by_model,
         })
     }
 }

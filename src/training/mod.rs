@@ -60,6 +60,17 @@ pub struct TrainOptions {
     /// held-back rows of families the head has seen, which is under-confident for the severe flag
     /// on families it has not (port dev: FRAUD_SUSPECT flagged 0.91 at 1, 0.94 at 2).
     pub category_sharpen: f32,
+    /// Stopping tolerance of the spam head's SVM solver (liblinear's default 0.1).
+    pub svm_tolerance: f32,
+    /// Weight in the spam head's SVM of the rows labeled plainly `spam`/`ham` (the zh and en
+    /// sets); fake-base-station rows weigh 1, port rows their repeats.
+    pub binary_weight: f32,
+    /// P(spam) at which `eval` calls a row spam in a spam/ham label space; stored in the model.
+    /// None: 0.5. Serving does not use it (it has `policy.spam_reject_score`).
+    pub spam_threshold: Option<f32>,
+    /// Labels whose rows do not train the spam head (they still train their own heads), e.g. port
+    /// MARKETING: whether a promotion is spam is decided by consent and opt-out policy, not text.
+    pub spam_skip: Vec<String>,
 }
 
 impl Default for TrainOptions {
@@ -78,6 +89,10 @@ impl Default for TrainOptions {
             category_c: 1.0,
             category_fbs_weight: 0.1,
             category_sharpen: 2.0,
+            svm_tolerance: 0.1,
+            binary_weight: 1.0,
+            spam_threshold: None,
+            spam_skip: Vec::new(),
         }
     }
 }
@@ -191,6 +206,8 @@ struct Prepared {
     repeats: u8,
     /// A fake-base-station row (its label has an fbs class).
     fbs: bool,
+    /// A row labeled plainly spam or ham (no category, no other head).
+    binary: bool,
 }
 
 /// A head while training: f32 weights and AdaGrad accumulators.
@@ -370,7 +387,15 @@ pub fn train(
                     targets.push((h, c));
                 }
             };
-            if let Some(spam) = e.targets.spam {
+            let label = e
+                .targets
+                .other
+                .map(|(_, l)| l)
+                .or(e.targets.category.map(|c| c.as_str()));
+            let skipped = label.is_some_and(|l| opts.spam_skip.iter().any(|s| s == l));
+            if let Some(spam) = e.targets.spam
+                && !skipped
+            {
                 add(SPAM_HEAD, if spam { "spam" } else { "ham" });
             }
             if let Some(category) = e.targets.category {
@@ -384,6 +409,7 @@ pub fn train(
                 targets,
                 repeats: e.targets.repeats.max(1),
                 fbs: e.targets.other.is_some(),
+                binary: e.targets.category.is_none() && e.targets.other.is_none(),
             }
         })
         .collect();
@@ -473,6 +499,16 @@ pub fn train(
         map.insert("spam_c".into(), f64::from(opts.spam_c).into());
         map.insert("fbs_c".into(), f64::from(opts.fbs_c).into());
         map.insert("idf_bits".into(), opts.idf_bits.into());
+        // Only when changed, so models trained with the defaults keep their bytes.
+        if opts.svm_tolerance != 0.1 {
+            map.insert("svm_tolerance".into(), f64::from(opts.svm_tolerance).into());
+        }
+        if !opts.spam_skip.is_empty() {
+            map.insert("spam_skip".into(), opts.spam_skip.clone().into());
+        }
+        if opts.binary_weight != 1.0 {
+            map.insert("binary_weight".into(), f64::from(opts.binary_weight).into());
+        }
         map.insert("category_c".into(), f64::from(opts.category_c).into());
         map.insert(
             "category_fbs_weight".into(),
@@ -516,6 +552,7 @@ pub fn train(
             })
             .collect(),
         calibration,
+        spam_threshold: opts.spam_threshold,
         provenance,
     };
     header.version = version_of(&header, idf.as_ref(), &quantized);
@@ -600,7 +637,7 @@ fn fit(
             Some(svm::SvmRow {
                 features: &row.features,
                 spam: c == spam_col,
-                weight: f32::from(row.repeats),
+                weight: f32::from(row.repeats) * if row.binary { opts.binary_weight } else { 1.0 },
             })
         })
         .collect();
@@ -608,7 +645,7 @@ fn fit(
         &svm_rows,
         &svm::SvmOptions {
             c: opts.spam_c,
-            tolerance: 0.1,
+            tolerance: opts.svm_tolerance,
             max_passes: 1000,
             bits: opts.bits,
             seed: opts.seed,

@@ -102,6 +102,32 @@ def cinema(r):
     return r.vary(r.sig(who, body + end(r), 0.05))
 
 
+@family(L, "svc_bank_kyc", weight=0.8)
+def bank_kyc(r):
+    """Banks' customer-information notices (annual due-diligence review, ID document expiry, reserved
+    details to update): legitimate, and worded much like phishing (账户, 身份信息, 核验, 更新), but they
+    send the customer to a branch, the bank's own App or its 955xx line, never to a link or a person."""
+    bank, hot = r.pick(BANKS)
+    t = r.tail()
+    acct = r.pick(["账户", "借记卡", "储蓄卡", "一卡通", "账户"])
+    review = r.pick(["年度信息核验", "客户身份信息年度复核", "身份信息核实", "年度客户信息复核", "客户信息核验"])
+    where = r.pick(["携带本人有效身份证件至我行任一网点", f"登录{bank}App在“我的-个人信息”中", "通过手机银行",
+                    f"登录{bank}App或到就近网点"])
+    doc = r.pick(["身份证件", "居民身份证", "身份证件信息"])
+    hint = r.maybe(0.4, "，" + r.pick(["我行不会通过短信发送链接", "我行工作人员不会向您索要验证码或密码",
+                                       "请勿向他人透露验证码", "请认准官方渠道"]))
+    body = r.pick([
+        f"尊敬的客户，您尾号{t}的{acct}已完成{review}，无需您进行任何操作{hint}",
+        f"根据反洗钱相关监管规定，我行正在开展{review}。您的信息已核验通过，感谢您的配合",
+        f"您在我行预留的{doc}将于{r.md(1)}到期，为免影响{acct}正常使用，请及时{where}更新{hint}",
+        f"您在我行预留的{doc}已过期，请{where}办理更新，逾期可能暂停非柜面交易。详询{hot}",
+        f"您尾号{t}的{acct}{review}已完成，如信息有变化请{where}更新。详询{hot}",
+        f"温馨提示：按监管要求，我行将对客户身份信息进行{review}，请您{where}核对职业、地址等信息{hint}",
+        f"您的{review}已于{r.md(0)}办理成功，{acct}各项功能正常使用{hint}",
+    ])
+    return r.vary(r.sig(bank, body + end(r), 0.06))
+
+
 # ---- test families ----
 
 @family(L, "svc_security_notice", split="test")

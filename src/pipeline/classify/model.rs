@@ -72,6 +72,10 @@ pub struct Header {
     pub heads: Vec<HeadHeader>,
     /// Platt scaling of the spam head: P(spam) = sigmoid(a * (z_spam - z_ham) + b).
     pub calibration: [f32; 2],
+    /// P(spam) at which `portcullis eval` calls a row spam in a spam/ham label space (chosen on
+    /// dev splits); absent: 0.5. Serving thresholds the spam score by policy instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spam_threshold: Option<f32>,
     /// How it was trained: seed, epochs, rows per file, feedback rows (for the model card).
     pub provenance: serde_json::Value,
 }
