@@ -169,6 +169,48 @@ fn describe() {
         Unit::Count,
         "Audit records not sent to the decisions topic because its queue was full (the store keeps them)."
     );
+    metrics::describe_histogram!(
+        STORE_COMMIT_SECONDS,
+        Unit::Seconds,
+        "Time to commit one batch of the store writer (one write transaction)."
+    );
+    metrics::describe_counter!(
+        STORE_EVENTS_TOTAL,
+        Unit::Count,
+        "Events (registry changes and audited decisions) committed to the store."
+    );
+    metrics::describe_counter!(
+        STORE_WRITE_ERRORS_TOTAL,
+        Unit::Count,
+        "Store write batches that failed; none of their requests was acknowledged."
+    );
+    metrics::describe_counter!(
+        STORE_BACKPRESSURE_TOTAL,
+        Unit::Count,
+        "Writes that found the store writer's queue full and waited for room."
+    );
+    metrics::describe_gauge!(
+        STORE_QUEUE_DEPTH,
+        Unit::Count,
+        "Write requests waiting for the store writer after its last batch."
+    );
+    metrics::describe_gauge!(
+        REGISTRY_ENTRIES,
+        Unit::Count,
+        "Entries in the in-memory registry indexes, by kind (consent_pairs, opt_outs, enterprises)."
+    );
+    metrics::describe_gauge!(
+        REGION_COMPLAINT_RATE,
+        "Complaints per released commercial message into a province over the complaint-rate window."
+    );
+    metrics::describe_gauge!(
+        REGION_THROTTLE_LEVEL,
+        "Complaint-rate level of a province: 0 normal, 1 warn, 2 throttled, 3 blocked."
+    );
+    metrics::describe_gauge!(
+        REGION_ENTERPRISE_THROTTLE_LEVEL,
+        "Complaint-rate level of an enterprise in a province (pairs above normal): 0 normal, 1 warn, 2 throttled, 3 blocked."
+    );
     metrics::describe_gauge!(
         BUILD_INFO,
         Unit::Count,

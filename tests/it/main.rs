@@ -9,6 +9,7 @@ mod kafka;
 mod long_sms;
 mod malformed;
 mod model;
+mod prometheus;
 mod registry;
 mod reload;
 mod retention;
