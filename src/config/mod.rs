@@ -374,24 +374,16 @@ pub fn load(source: &ConfigSource, regions: &Arc<RegionTable>) -> Result<Config,
             "<embedded portcullis.toml>".to_owned(),
         ),
     };
-    let raw: RawConfig = match toml::from_str(&text) {
-        Ok(raw) => raw,
-        Err(e) => return Err(vec![ConfigError::new(origin, toml_error(&e))]),
-    };
     let base = source
         .config_path
         .as_deref()
         .and_then(Path::parent)
         .unwrap_or(Path::new("."));
-
-    let kafka = kafka::validate(&raw.kafka, &source.overrides, base, &mut errors);
-    let server = validate_server(&raw, &source.overrides, &mut errors)
-        .zip(kafka)
-        .map(|(mut server, kafka)| {
-            server.kafka = kafka;
-            server
-        });
-    let policy = validate_policy(&raw, &mut errors);
+    let MainFile {
+        raw,
+        server,
+        policy,
+    } = parse_main(&text, origin, &source.overrides, base, &mut errors)?;
     let normalizer = Normalizer::default();
 
     let senders = load_senders(source, &raw, base, &normalizer, &mut errors);
@@ -434,6 +426,62 @@ pub fn load(source: &ConfigSource, regions: &Arc<RegionTable>) -> Result<Config,
     }
 }
 
+/// The main file parsed, with its own sections checked; `None` for a section with an error.
+struct MainFile {
+    raw: RawConfig,
+    server: Option<ServerConfig>,
+    policy: Option<PolicyConfig>,
+}
+
+/// Parses the main file's text and checks its own keys. Errors go to `errors`; a TOML syntax or
+/// unknown-key error is returned alone, since nothing else can be read past it.
+fn parse_main(
+    text: &str,
+    origin: String,
+    overrides: &Overrides,
+    base: &Path,
+    errors: &mut Vec<ConfigError>,
+) -> Result<MainFile, Vec<ConfigError>> {
+    let raw: RawConfig = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => return Err(vec![ConfigError::new(origin, toml_error(&e))]),
+    };
+    let kafka = kafka::validate(&raw.kafka, overrides, base, errors);
+    let server = validate_server(&raw, overrides, errors)
+        .zip(kafka)
+        .map(|(mut server, kafka)| {
+            server.kafka = kafka;
+            server
+        });
+    let policy = validate_policy(&raw, errors);
+    Ok(MainFile {
+        raw,
+        server,
+        policy,
+    })
+}
+
+/// Checks the text of a main config file on its own: TOML syntax, unknown keys, and every value of
+/// its own sections ([server], [policy], [kafka], [retention], ...), with the same errors `load`
+/// reports. The files it names (senders, rules, throttles, model) are not read; the one file read is
+/// `kafka.msisdn_hash_key_file`, relative to `base`. Public so the fuzz target
+/// (fuzz/fuzz_targets/fuzz_config.rs) can drive the parser without the cost of loading rules and
+/// the model on every input.
+pub fn check_main_text(
+    text: &str,
+    overrides: &Overrides,
+    base: &Path,
+) -> Result<(ServerConfig, PolicyConfig), Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let main = parse_main(text, "<config>".to_owned(), overrides, base, &mut errors)?;
+    // `load` checks [model] in load_model, just before it loads the model.
+    validate_model(&main.raw.model, &mut errors);
+    match (main.server, main.policy) {
+        (Some(server), Some(policy)) if errors.is_empty() => Ok((server, policy)),
+        _ => Err(errors),
+    }
+}
+
 /// The model shipped in the binary: what `serve` without --config, or a config naming no model, uses.
 const EMBEDDED_MODEL: &[u8] = include_bytes!("../../config/models/default.pcm");
 
@@ -445,6 +493,28 @@ fn load_model(
     errors: &mut Vec<ConfigError>,
 ) -> Option<Option<Arc<ContentModel>>> {
     let m = &raw.model;
+    if !validate_model(m, errors) {
+        return None;
+    }
+    if !m.enabled {
+        return Some(None);
+    }
+    let loaded = match (&source.config_path, &raw.files.model) {
+        (Some(_), Some(rel)) => ContentModel::load(&base.join(rel)),
+        _ => ContentModel::from_bytes(EMBEDDED_MODEL)
+            .map_err(|e| ModelError::new("<embedded config/models/default.pcm>", e)),
+    };
+    match loaded {
+        Ok(model) => Some(Some(Arc::new(model))),
+        Err(e) => {
+            errors.push(ConfigError::new("files.model", e.to_string()));
+            None
+        }
+    }
+}
+
+/// The `[model]` values; false when one is wrong (recorded in `errors`).
+fn validate_model(m: &RawModel, errors: &mut Vec<ConfigError>) -> bool {
     let before = errors.len();
     for (key, v) in [
         ("fraud_threshold", m.fraud_threshold),
@@ -463,24 +533,7 @@ fn load_model(
             format!("{} is not a finite number >= 0", m.category_weight),
         ));
     }
-    if errors.len() > before {
-        return None;
-    }
-    if !m.enabled {
-        return Some(None);
-    }
-    let loaded = match (&source.config_path, &raw.files.model) {
-        (Some(_), Some(rel)) => ContentModel::load(&base.join(rel)),
-        _ => ContentModel::from_bytes(EMBEDDED_MODEL)
-            .map_err(|e| ModelError::new("<embedded config/models/default.pcm>", e)),
-    };
-    match loaded {
-        Ok(model) => Some(Some(Arc::new(model))),
-        Err(e) => {
-            errors.push(ConfigError::new("files.model", e.to_string()));
-            None
-        }
-    }
+    errors.len() == before
 }
 
 fn model_settings(m: &RawModel) -> ModelSettings {
@@ -950,6 +1003,28 @@ mod tests {
                 "{expected} missing from {paths:?}"
             );
         }
+    }
+
+    #[test]
+    fn main_text_is_checked_without_the_files_it_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let (server, policy) =
+            check_main_text(EMBEDDED_CONFIG, &Overrides::default(), dir.path()).unwrap();
+        assert_eq!(server.grpc_addr.to_string(), "127.0.0.1:50051");
+        assert_eq!(policy.frequency_cap_per_day, 3);
+        // The senders file is absent from `dir`, and not read.
+        let ok = "[files]\nsenders = \"absent.toml\"\n";
+        assert!(check_main_text(ok, &Overrides::default(), dir.path()).is_ok());
+        let errors = check_main_text(
+            "[model]\nfraud_threshold = 2.0\n[server]\nstream_buffer = 0\n",
+            &Overrides::default(),
+            dir.path(),
+        )
+        .unwrap_err();
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["server.stream_buffer", "model.fraud_threshold"]);
+        let errors = check_main_text("[server", &Overrides::default(), dir.path()).unwrap_err();
+        assert_eq!(errors.len(), 1);
     }
 
     #[test]

@@ -83,10 +83,11 @@ impl DataCoding {
         }
     }
 
-    /// How many encoding units (septets, octets, UTF-16 units) `body` holds.
+    /// How many encoding units (septets, octets, UTF-16 units) `body` holds. A trailing odd octet
+    /// of UCS-2 (a unit split across two parts of a long message) still travels, so it counts.
     fn units(self, body: &[u8]) -> u32 {
         let n = match self {
-            DataCoding::Ucs2 => body.len() / 2,
+            DataCoding::Ucs2 => body.len().div_ceil(2),
             _ => body.len(),
         };
         u32::try_from(n).unwrap_or(u32::MAX)
@@ -299,6 +300,18 @@ mod tests {
         assert_eq!((s.units, s.count), (160, 1));
         let s = body_segments(DataCoding::Latin1, &[b'a'; 141]);
         assert_eq!((s.units, s.count), (141, 2));
+    }
+
+    #[test]
+    fn an_odd_ucs2_octet_is_billed() {
+        // Found by fuzz_smpp_payload: a one-octet UCS-2 part (the second half of a unit split
+        // across parts) counted 0 units and 0 segments, and 141 octets fit "one" 140-octet segment.
+        let s = body_segments(DataCoding::Ucs2, &[0x00]);
+        assert_eq!((s.units, s.count), (1, 1));
+        let s = body_segments(DataCoding::Ucs2, &[0x4E; 141]);
+        assert_eq!((s.units, s.count), (71, 2));
+        let s = body_segments(DataCoding::Ucs2, &[0x4E; 140]);
+        assert_eq!((s.units, s.count), (70, 1));
     }
 
     #[test]

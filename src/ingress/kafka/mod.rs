@@ -291,9 +291,7 @@ fn decode_request(
     headers: Option<&rdkafka::message::BorrowedHeaders>,
     value: &[u8],
 ) -> Result<(Encoding, proto::ScreenRequest), RecordError> {
-    let encoding = Encoding::from_header(content_type(headers))?;
-    let request = record::decode(record::SCREEN_REQUEST, encoding, value)?;
-    Ok((encoding, request))
+    record::decode_screen_request(content_type(headers), value)
 }
 
 fn content_type(headers: Option<&rdkafka::message::BorrowedHeaders>) -> Option<&[u8]> {

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
 
+use crate::proto::ScreenRequest;
 use crate::screening::RequestError;
 
 pub const CONTENT_TYPE: &str = "content-type";
@@ -143,6 +144,19 @@ pub fn decode<M: prost::Message + Default>(
     }
 }
 
+/// Reads an `sms.submit` record: the encoding its `content-type` header value names (`None`: no
+/// such header) and the `ScreenRequest` its value holds. Kept free of rdkafka's header types so unit
+/// tests and the fuzz target (fuzz/fuzz_targets/fuzz_kafka_record.rs) drive exactly what the
+/// consumer runs on every record.
+pub fn decode_screen_request(
+    content_type: Option<&[u8]>,
+    value: &[u8],
+) -> Result<(Encoding, ScreenRequest), RecordError> {
+    let encoding = Encoding::from_header(content_type)?;
+    let request = decode(SCREEN_REQUEST, encoding, value)?;
+    Ok((encoding, request))
+}
+
 /// Encodes `message` (full proto name `name`) for a record value.
 pub fn encode<M: prost::Message>(name: &'static str, encoding: Encoding, message: &M) -> Vec<u8> {
     let bytes = message.encode_to_vec();
@@ -165,7 +179,7 @@ pub fn encode<M: prost::Message>(name: &'static str, encoding: Encoding, message
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::{Concat, ScreenRequest};
+    use crate::proto::Concat;
 
     #[test]
     fn json_mapping_round_trips_a_request() {
@@ -195,6 +209,27 @@ mod tests {
         )
         .unwrap();
         assert_eq!(snake.message_id, "m-2");
+    }
+
+    #[test]
+    fn a_submit_record_is_read_by_its_content_type() {
+        let req = ScreenRequest {
+            message_id: "m-1".into(),
+            text: "验证码1234".into(),
+            ..Default::default()
+        };
+        let pb = encode(SCREEN_REQUEST, Encoding::Protobuf, &req);
+        assert_eq!(
+            decode_screen_request(None, &pb).unwrap(),
+            (Encoding::Protobuf, req.clone())
+        );
+        let json = encode(SCREEN_REQUEST, Encoding::Json, &req);
+        assert_eq!(
+            decode_screen_request(Some(b"application/json"), &json).unwrap(),
+            (Encoding::Json, req)
+        );
+        let e = decode_screen_request(Some(b"application/json"), &pb).unwrap_err();
+        assert_eq!(e.reason(), "UNDECODABLE_JSON");
     }
 
     #[test]
