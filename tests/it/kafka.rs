@@ -20,30 +20,30 @@ use portcullis::proto::{
 
 use crate::util::*;
 
-fn brokers() -> String {
+pub(crate) fn brokers() -> String {
     std::env::var("PORTCULLIS_KAFKA_BROKERS").expect(
         "PORTCULLIS_KAFKA_BROKERS is not set: run scripts/test, which starts a Kafka-protocol \
          broker (tansu) and sets it",
     )
 }
 
-/// Topic names of one test.
-struct Topics {
+/// Topic names of one test (tansu does not create topics: tests do).
+pub(crate) struct Topics {
     prefix: String,
 }
 
 impl Topics {
-    fn new(test: &str) -> Topics {
+    pub(crate) fn new(test: &str) -> Topics {
         Topics {
             prefix: format!("t{}-{test}", uuid::Uuid::now_v7().simple()),
         }
     }
 
-    fn name(&self, topic: &str) -> String {
+    pub(crate) fn name(&self, topic: &str) -> String {
         format!("{}.{topic}", self.prefix)
     }
 
-    async fn create(&self, submit_partitions: i32) {
+    pub(crate) async fn create(&self, submit_partitions: i32) {
         let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
             .set("bootstrap.servers", brokers())
             .create()
@@ -74,10 +74,9 @@ impl Topics {
         }
     }
 
-    /// A config file naming this test's topics (the repo's senders, rules and throttles).
+    /// A config file naming this test's topics (the repo's senders, rules and throttles);
+    /// `extra` follows the `[kafka]` tables.
     fn config(&self, dir: &Path, extra: &str) -> String {
-        let key = dir.join("msisdn.key");
-        std::fs::write(&key, "test-key-0123456789abcdef\n").unwrap();
         let repo = repo_path("config");
         let text = format!(
             r#"[files]
@@ -88,10 +87,26 @@ throttles = "{repo}/throttles.toml"
 [concat]
 timeout_secs = 2
 
-[kafka]
+{kafka}
+{extra}
+"#,
+            repo = repo.display(),
+            kafka = self.kafka_section(dir),
+        );
+        let path = dir.join("portcullis.toml");
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    }
+
+    /// The `[kafka]` and `[kafka.topics]` tables naming this test's topics, with a hash key
+    /// written into `dir`.
+    pub(crate) fn kafka_section(&self, dir: &Path) -> String {
+        let key = dir.join("msisdn.key");
+        std::fs::write(&key, "test-key-0123456789abcdef\n").unwrap();
+        format!(
+            r#"[kafka]
 group = "{prefix}"
 msisdn_hash_key_file = "{key}"
-{extra}
 
 [kafka.topics]
 submit = "{prefix}.submit"
@@ -103,13 +118,9 @@ mo = "{prefix}.mo"
 complaints = "{prefix}.complaints"
 decisions = "{prefix}.decisions"
 "#,
-            repo = repo.display(),
             prefix = self.prefix,
             key = key.display(),
-        );
-        let path = dir.join("portcullis.toml");
-        std::fs::write(&path, text).unwrap();
-        path.display().to_string()
+        )
     }
 }
 
@@ -117,7 +128,7 @@ fn spawn(data: &Path, config: &str) -> DaemonProcess {
     DaemonProcess::spawn_with(data, &["--config", config, "--kafka-brokers", &brokers()])
 }
 
-fn producer() -> FutureProducer {
+pub(crate) fn producer() -> FutureProducer {
     ClientConfig::new()
         .set("bootstrap.servers", brokers())
         .set("linger.ms", "5")
@@ -125,14 +136,20 @@ fn producer() -> FutureProducer {
         .unwrap()
 }
 
-fn protobuf() -> OwnedHeaders {
+pub(crate) fn protobuf() -> OwnedHeaders {
     OwnedHeaders::new().insert(Header {
         key: "content-type",
         value: Some("application/x-protobuf"),
     })
 }
 
-async fn send(p: &FutureProducer, topic: &str, key: &str, value: &[u8], headers: OwnedHeaders) {
+pub(crate) async fn send(
+    p: &FutureProducer,
+    topic: &str,
+    key: &str,
+    value: &[u8],
+    headers: OwnedHeaders,
+) {
     p.send(
         FutureRecord::to(topic)
             .key(key)

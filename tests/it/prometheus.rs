@@ -18,17 +18,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use prost::Message as _;
-use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
 
 use portcullis::proto::complaints_client::ComplaintsClient;
 use portcullis::proto::registry_client::RegistryClient;
 use portcullis::proto::screening_client::ScreeningClient;
 use portcullis::proto::{self, Category, Channel, ReasonCode, Verdict};
 
+use crate::kafka::{Topics, brokers, producer, protobuf, send};
 use crate::util::*;
 
 const MARKETING: &str = "【京东】双11狂欢返场，家电低至5折，满300减50，领券 jd.com/sale 退订回T";
@@ -211,50 +207,9 @@ fn metric_names(expr: &str) -> Vec<String> {
     names
 }
 
-fn brokers() -> String {
-    std::env::var("PORTCULLIS_KAFKA_BROKERS").expect(
-        "PORTCULLIS_KAFKA_BROKERS is not set: run scripts/test, which starts a Kafka-protocol \
-         broker (tansu) and sets it",
-    )
-}
-
-/// Topics of this test (tansu does not create them) and the config naming them.
-async fn kafka_topics(prefix: &str) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .create()
-        .unwrap();
-    let names: Vec<String> = [
-        "submit",
-        "released",
-        "rejected",
-        "held",
-        "dead-letter",
-        "mo",
-        "complaints",
-        "decisions",
-    ]
-    .iter()
-    .map(|t| format!("{prefix}.{t}"))
-    .collect();
-    let new: Vec<NewTopic<'_>> = names
-        .iter()
-        .map(|n| NewTopic::new(n, 2, TopicReplication::Fixed(1)))
-        .collect();
-    for r in admin
-        .create_topics(&new, &AdminOptions::new())
-        .await
-        .unwrap()
-    {
-        r.unwrap();
-    }
-}
-
-fn write_config(dir: &Path, prefix: &str) -> String {
+fn write_config(dir: &Path, topics: &Topics) -> String {
     let repo = repo_path("config");
     std::fs::write(dir.join("throttles.toml"), THROTTLES).unwrap();
-    let key = dir.join("msisdn.key");
-    std::fs::write(&key, "test-key-0123456789abcdef\n").unwrap();
     let text = format!(
         r#"[files]
 senders = "{repo}/senders.toml"
@@ -264,30 +219,14 @@ throttles = "throttles.toml"
 [policy]
 marketing_window = "00:00-24:00"
 
-[kafka]
-group = "{prefix}"
-msisdn_hash_key_file = "{key}"
-
-[kafka.topics]
-submit = "{prefix}.submit"
-released = "{prefix}.released"
-rejected = "{prefix}.rejected"
-held = "{prefix}.held"
-dead_letter = "{prefix}.dead-letter"
-mo = "{prefix}.mo"
-complaints = "{prefix}.complaints"
-decisions = "{prefix}.decisions"
+{kafka}
 "#,
         repo = repo.display(),
-        key = key.display(),
+        kafka = topics.kafka_section(dir),
     );
     let path = dir.join("portcullis.toml");
     std::fs::write(&path, text).unwrap();
     path.display().to_string()
-}
-
-fn screen(port: &str, msisdn: &str, text: &str) -> proto::ScreenRequest {
-    request(port, msisdn, text)
 }
 
 /// Phase one: consents, opt-outs, released marketing into 广东 and a complaint, so that the next
@@ -311,7 +250,7 @@ async fn complaint_history(data: &Path, config: &str) {
             .await
             .unwrap();
         let d = screening
-            .screen(screen(JD, &guangdong(i), MARKETING))
+            .screen(request(JD, &guangdong(i), MARKETING))
             .await
             .unwrap()
             .into_inner();
@@ -341,11 +280,11 @@ async fn complaint_history(data: &Path, config: &str) {
 }
 
 /// Phase two: traffic of every kind through gRPC and Kafka.
-async fn traffic(daemon: &DaemonProcess, prefix: &str) {
+async fn traffic(daemon: &DaemonProcess, topics: &Topics) {
     let channel = daemon.channel().await;
     let mut screening = ScreeningClient::new(channel.clone());
     let d = screening
-        .screen(screen(JD, &guangdong(1), MARKETING))
+        .screen(request(JD, &guangdong(1), MARKETING))
         .await
         .unwrap()
         .into_inner();
@@ -355,20 +294,20 @@ async fn traffic(daemon: &DaemonProcess, prefix: &str) {
     );
     for i in 0..10 {
         let d = screening
-            .screen(screen(JD, &beijing(i), CODE))
+            .screen(request(JD, &beijing(i), CODE))
             .await
             .unwrap()
             .into_inner();
         assert_eq!(d.verdict(), Verdict::Release, "{d:?}");
     }
     let d = screening
-        .screen(screen("1069099999", &beijing(50), CODE))
+        .screen(request("1069099999", &beijing(50), CODE))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(d.verdict(), Verdict::Reject, "unknown port: {d:?}");
     // Malformed: the counter's series only appears once a field was at fault.
-    let _ = screening.screen(screen(JD, "12345", CODE)).await;
+    let _ = screening.screen(request(JD, "12345", CODE)).await;
     ComplaintsClient::new(channel)
         .report(proto::Complaint {
             msisdn: guangdong(2),
@@ -379,45 +318,31 @@ async fn traffic(daemon: &DaemonProcess, prefix: &str) {
         .await
         .unwrap();
 
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .set("linger.ms", "5")
-        .create()
-        .unwrap();
-    let protobuf = || {
-        OwnedHeaders::new().insert(Header {
-            key: "content-type",
-            value: Some("application/x-protobuf"),
-        })
-    };
-    let submit = format!("{prefix}.submit");
+    let producer = producer();
+    let submit = topics.name("submit");
     for i in 0..20 {
-        let req = screen(
+        let req = request(
             CMB,
             &beijing(100 + i),
             "【招商银行】您的验证码是381920，5分钟内有效。",
         );
-        producer
-            .send(
-                FutureRecord::to(&submit)
-                    .key(&req.msisdn)
-                    .payload(&req.encode_to_vec())
-                    .headers(protobuf()),
-                Duration::from_secs(10),
-            )
-            .await
-            .unwrap();
-    }
-    producer
-        .send(
-            FutureRecord::to(&submit)
-                .key("x")
-                .payload(&b"\xff\xfe not a protobuf"[..])
-                .headers(protobuf()),
-            Duration::from_secs(10),
+        send(
+            &producer,
+            &submit,
+            &req.msisdn,
+            &req.encode_to_vec(),
+            protobuf(),
         )
-        .await
-        .unwrap();
+        .await;
+    }
+    send(
+        &producer,
+        &submit,
+        "x",
+        b"\xff\xfe not a protobuf",
+        protobuf(),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -425,9 +350,9 @@ async fn every_dashboard_query_and_alert_returns_data_from_a_real_prometheus() {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let prefix = format!("t{}-prom", uuid::Uuid::now_v7().simple());
-    kafka_topics(&prefix).await;
-    let config = write_config(dir.path(), &prefix);
+    let topics = Topics::new("prom");
+    topics.create(2).await;
+    let config = write_config(dir.path(), &topics);
 
     complaint_history(&data, &config).await;
     let daemon =
@@ -442,7 +367,7 @@ async fn every_dashboard_query_and_alert_returns_data_from_a_real_prometheus() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    traffic(&daemon, &prefix).await;
+    traffic(&daemon, &topics).await;
     let mut screening = ScreeningClient::new(daemon.channel().await);
 
     let panels = dashboard_queries();
@@ -540,7 +465,7 @@ async fn every_dashboard_query_and_alert_returns_data_from_a_real_prometheus() {
         // A trickle of releases and rejects keeps the 1m rates above zero while we wait.
         for port in [JD, "1069099999"] {
             screening
-                .screen(screen(port, &beijing(60), CODE))
+                .screen(request(port, &beijing(60), CODE))
                 .await
                 .unwrap();
         }
