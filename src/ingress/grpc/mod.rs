@@ -1,6 +1,7 @@
 //! The gRPC services of API.md. Screening is implemented; the services later issues implement are
 //! registered so clients and reflection see the whole contract, and answer UNIMPLEMENTED.
 
+pub mod access;
 pub mod compliance;
 pub mod convert;
 pub mod operations;
