@@ -42,6 +42,10 @@ pub const KAFKA_COMMIT_ERRORS_TOTAL: &str = "portcullis_kafka_commit_errors_tota
 pub const KAFKA_CONSUMER_LAG: &str = "portcullis_kafka_consumer_lag_messages";
 pub const KAFKA_HOLDS_PENDING: &str = "portcullis_kafka_holds_pending";
 pub const KAFKA_DECISIONS_DROPPED_TOTAL: &str = "portcullis_kafka_decisions_dropped_total";
+pub const LIMIT_HITS_TOTAL: &str = "portcullis_limit_hits_total";
+pub const ACCESS_DENIED_TOTAL: &str = "portcullis_access_denied_total";
+pub const TLS_HANDSHAKE_FAILURES_TOTAL: &str = "portcullis_tls_handshake_failures_total";
+pub const TLS_CERT_EXPIRY: &str = "portcullis_tls_certificate_expiry_timestamp_seconds";
 
 /// Label for "no reason" (a clean release) and "no category" (an emergency release).
 const NONE: &str = "NONE";
@@ -210,6 +214,23 @@ fn describe() {
     metrics::describe_gauge!(
         REGION_ENTERPRISE_THROTTLE_LEVEL,
         "Complaint-rate level of an enterprise in a province (pairs above normal): 0 normal, 1 warn, 2 throttled, 3 blocked."
+    );
+    metrics::describe_counter!(
+        LIMIT_HITS_TOTAL,
+        "Requests refused or slowed by a limit, by limit (request_size, concurrent_streams, client_rate, screen_queue)."
+    );
+    metrics::describe_counter!(
+        ACCESS_DENIED_TOTAL,
+        "gRPC requests refused by access control, by code (unauthenticated, permission_denied)."
+    );
+    metrics::describe_counter!(
+        TLS_HANDSHAKE_FAILURES_TOTAL,
+        "TLS handshakes on the gRPC listener that failed or timed out."
+    );
+    metrics::describe_gauge!(
+        TLS_CERT_EXPIRY,
+        Unit::Seconds,
+        "When the served gRPC certificate expires (notAfter), unix seconds."
     );
     metrics::describe_gauge!(
         BUILD_INFO,
@@ -450,5 +471,43 @@ impl KafkaMetrics {
     pub fn lag(&self, topic: &str, partition: i32, lag: i64) {
         metrics::gauge!(KAFKA_CONSUMER_LAG, "topic" => topic.to_owned(), "partition" => partition.to_string())
             .set(lag.max(0) as f64);
+    }
+}
+
+/// The gRPC edge's handles: access control, limits and TLS.
+pub struct EdgeMetrics {
+    pub request_size: Counter,
+    pub concurrent_streams: Counter,
+    pub client_rate: Counter,
+    pub screen_queue: Counter,
+    unauthenticated: Counter,
+    permission_denied: Counter,
+    pub tls_handshake_failures: Counter,
+    pub tls_cert_expiry: Gauge,
+}
+
+impl EdgeMetrics {
+    pub fn register() -> EdgeMetrics {
+        install();
+        let limit = |name: &'static str| metrics::counter!(LIMIT_HITS_TOTAL, "limit" => name);
+        EdgeMetrics {
+            request_size: limit("request_size"),
+            concurrent_streams: limit("concurrent_streams"),
+            client_rate: limit("client_rate"),
+            screen_queue: limit("screen_queue"),
+            unauthenticated: metrics::counter!(ACCESS_DENIED_TOTAL, "code" => "unauthenticated"),
+            permission_denied: metrics::counter!(ACCESS_DENIED_TOTAL, "code" => "permission_denied"),
+            tls_handshake_failures: metrics::counter!(TLS_HANDSHAKE_FAILURES_TOTAL),
+            tls_cert_expiry: metrics::gauge!(TLS_CERT_EXPIRY),
+        }
+    }
+
+    /// Counts a refusal by the access layer (`client_rate` is a limit, the others are denials).
+    pub fn denied(&self, kind: &str) {
+        match kind {
+            "client_rate" => self.client_rate.increment(1),
+            "permission_denied" => self.permission_denied.increment(1),
+            _ => self.unauthenticated.increment(1),
+        }
     }
 }

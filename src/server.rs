@@ -9,17 +9,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
+use crate::config::access::AccessConfig;
 use crate::config::{Config, reload};
-use crate::ingress::grpc::FILE_DESCRIPTOR_SET;
+use crate::ingress::grpc::access::{AccessControl, AccessLayer};
 use crate::ingress::grpc::compliance::ComplianceService;
 use crate::ingress::grpc::operations::OperationsService;
 use crate::ingress::grpc::registry::RegistryService;
 use crate::ingress::grpc::screening::ScreeningService;
-use crate::metrics::{self, Metrics};
+use crate::ingress::grpc::tls::{self, ServedCertificate, TlsError};
+use crate::ingress::grpc::{FILE_DESCRIPTOR_SET, GrpcEdge};
+use crate::metrics::{self, EdgeMetrics, Metrics};
 use crate::pipeline::screen::LiveState;
 use crate::proto::complaints_server::ComplaintsServer;
 use crate::proto::compliance_server::ComplianceServer;
@@ -69,6 +71,8 @@ pub enum ServeError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Kafka(#[from] crate::ingress::kafka::KafkaStartError),
+    #[error("tls: {0}")]
+    Tls(#[from] TlsError),
 }
 
 /// Rebuilds the complaint-rate windows from the stored complaints and released commercial decisions
@@ -122,6 +126,39 @@ fn rebuild_throttle(
         }
     }
     events.len()
+}
+
+/// The access table and certificate the gRPC edge starts with, and the start-up lines that say how
+/// the API is protected (an open API must say so).
+fn grpc_edge(access: &AccessConfig, grpc_addr: SocketAddr) -> Result<GrpcEdge, TlsError> {
+    let metrics = Arc::new(EdgeMetrics::register());
+    let certificate = match &access.tls {
+        Some(files) => {
+            let cert = ServedCertificate::load(files, jiff::Timestamp::now())?;
+            metrics.tls_cert_expiry.set(cert.not_after_s as f64);
+            Some(Arc::new(tls::CertificateSlot::new(cert)))
+        }
+        None => None,
+    };
+    if access.is_open() {
+        tracing::warn!(
+            "access control is off: no [[clients]] configured, so every caller has every role; allowed only because gRPC listens on loopback ({grpc_addr})"
+        );
+    } else {
+        tracing::info!(
+            clients = access.clients.len(),
+            tls = certificate.is_some(),
+            "access control on: bearer tokens and roles"
+        );
+        if certificate.is_none() && !grpc_addr.ip().is_loopback() {
+            tracing::warn!("no [tls]: bearer tokens cross the network in plaintext on {grpc_addr}");
+        }
+    }
+    Ok(GrpcEdge {
+        access: Arc::new(AccessControl::new(access)),
+        certificate,
+        metrics,
+    })
 }
 
 /// How often expired idempotency entries and counters are dropped.
@@ -234,11 +271,13 @@ pub async fn run(
     });
     tracing::info!("metrics listening on {metrics_addr}");
 
+    let edge = Arc::new(grpc_edge(&config.server.access, grpc_addr)?);
     tasks.spawn(reload::watch(
         config.source.clone(),
         config.server.clone(),
         Arc::clone(&deps.regions),
         Arc::clone(&screener),
+        Arc::clone(&edge),
         cancel.clone(),
     ));
     let sweeper = Arc::clone(&screener);
@@ -321,11 +360,15 @@ pub async fn run(
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
+    let limits = &config.server.access.limits;
+    let max_bytes = limits.max_request_bytes;
     let screening = ScreeningServer::new(ScreeningService::new(
         Arc::clone(&screener),
         Arc::clone(&store),
         config.server.stream_buffer,
-    ));
+        Arc::clone(&edge.metrics),
+    ))
+    .max_decoding_message_size(max_bytes);
     let registry_service = Arc::new(RegistryService::new(
         Arc::clone(&screener),
         Arc::clone(&store),
@@ -361,23 +404,51 @@ pub async fn run(
             .await;
         grpc_cancel.cancel();
     };
+    let acceptor = match &edge.certificate {
+        Some(slot) => Some(tls::acceptor_for(slot)?),
+        None => None,
+    };
+    let incoming = tls::incoming(
+        listeners.grpc,
+        acceptor,
+        limits.tls_handshake_timeout,
+        Arc::clone(&edge.metrics),
+        cancel.clone(),
+    );
     let server = tonic::transport::Server::builder()
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        .layer(AccessLayer::new(
+            Arc::clone(&edge.access),
+            Arc::clone(&edge.metrics),
+            limits.max_concurrent_streams,
+        ))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(screening)
-        .add_service(RegistryServer::from_arc(Arc::clone(&registry_service)))
-        .add_service(ComplaintsServer::from_arc(registry_service))
-        .add_service(ComplianceServer::new(ComplianceService::new(
-            Arc::clone(&store),
-            Arc::clone(&screener),
-            config.server.retention_consent_months,
-            config.server.retention_max_months,
-        )))
-        .add_service(OperationsServer::new(OperationsService::new(
-            Arc::clone(&screener),
-            Arc::clone(&store),
-        )))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), signal);
+        .add_service(
+            RegistryServer::from_arc(Arc::clone(&registry_service))
+                .max_decoding_message_size(max_bytes),
+        )
+        .add_service(
+            ComplaintsServer::from_arc(registry_service).max_decoding_message_size(max_bytes),
+        )
+        .add_service(
+            ComplianceServer::new(ComplianceService::new(
+                Arc::clone(&store),
+                Arc::clone(&screener),
+                config.server.retention_consent_months,
+                config.server.retention_max_months,
+            ))
+            .max_decoding_message_size(max_bytes),
+        )
+        .add_service(
+            OperationsServer::new(OperationsService::new(
+                Arc::clone(&screener),
+                Arc::clone(&store),
+            ))
+            .max_decoding_message_size(max_bytes),
+        )
+        .serve_with_incoming_shutdown(incoming, signal);
     tracing::info!("grpc listening on {grpc_addr}");
 
     // After shutdown starts, in-flight calls (and open streams) get the grace period, no more.

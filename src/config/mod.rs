@@ -2,6 +2,7 @@
 //! names (senders, rules and keyword lists) and command-line overrides. `load` reports every problem
 //! at once, each with its key path, so `check-config` and `serve` print the same list (STYLE.md §3).
 
+pub mod access;
 mod kafka;
 pub mod reload;
 
@@ -26,6 +27,7 @@ use crate::region::RegionTable;
 use crate::registry::senders::{SenderRegistry, SendersFile};
 use crate::store::StoreOptions;
 use crate::throttle::{ThrottleConfig, ThrottlesFile};
+use access::AccessConfig;
 
 pub use kafka::{KafkaConfig, KafkaTopics};
 
@@ -93,6 +95,9 @@ struct RawConfig {
     model: RawModel,
     fingerprint: RawFingerprint,
     kafka: kafka::RawKafka,
+    clients: Vec<access::RawClient>,
+    limits: access::RawLimits,
+    tls: Option<access::RawTls>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -153,10 +158,20 @@ impl Default for RawAudit {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct RawStore {
     max_size_mb: u64,
+    write_queue: usize,
+}
+
+impl Default for RawStore {
+    fn default() -> RawStore {
+        RawStore {
+            max_size_mb: 0,
+            write_queue: crate::store::DEFAULT_WRITE_QUEUE,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -311,6 +326,8 @@ pub struct ServerConfig {
     pub store: StoreOptions,
     /// The Kafka edge; `None` when no brokers are configured (gRPC only).
     pub kafka: Option<KafkaConfig>,
+    /// Clients, roles, limits and TLS of the gRPC API.
+    pub access: AccessConfig,
 }
 
 /// Where the configuration came from, so a reload reads the same places.
@@ -336,6 +353,9 @@ impl ConfigSource {
             }
             files.extend(raw.files.throttles.map(|p| base.join(p)));
             files.extend(raw.files.model.map(|p| base.join(p)));
+            if let Some(tls) = &raw.tls {
+                files.extend(tls.files().map(|p| base.join(p)));
+            }
             if let Some(rules) = raw.files.rules.map(|p| base.join(p)) {
                 if let Some(dir) = rules.parent() {
                     files.push(dir.join("keywords"));
@@ -447,12 +467,16 @@ fn parse_main(
         Err(e) => return Err(vec![ConfigError::new(origin, toml_error(&e))]),
     };
     let kafka = kafka::validate(&raw.kafka, overrides, base, errors);
-    let server = validate_server(&raw, overrides, errors)
+    let access = access::validate(&raw.clients, &raw.limits, raw.tls.as_ref(), base, errors);
+    let server = validate_server(&raw, overrides, access, errors)
         .zip(kafka)
         .map(|(mut server, kafka)| {
             server.kafka = kafka;
             server
         });
+    if let Some(server) = &server {
+        access::check_open_only_on_loopback(&server.access, server.grpc_addr, errors);
+    }
     let policy = validate_policy(&raw, errors);
     Ok(MainFile {
         raw,
@@ -463,8 +487,8 @@ fn parse_main(
 
 /// Checks the text of a main config file on its own: TOML syntax, unknown keys, and every value of
 /// its own sections ([server], [policy], [kafka], [retention], ...), with the same errors `load`
-/// reports. The files it names (senders, rules, throttles, model) are not read; the one file read is
-/// `kafka.msisdn_hash_key_file`, relative to `base`. Public so the fuzz target
+/// reports. The files it names (senders, rules, throttles, model) are not read; the files read are
+/// `kafka.msisdn_hash_key_file` and the `[tls]` certificate and key, relative to `base`. Public so the fuzz target
 /// (fuzz/fuzz_targets/fuzz_config.rs) can drive the parser without the cost of loading rules and
 /// the model on every input.
 pub fn check_main_text(
@@ -639,6 +663,7 @@ fn load_throttles(
 fn validate_server(
     raw: &RawConfig,
     o: &Overrides,
+    access: Option<AccessConfig>,
     errors: &mut Vec<ConfigError>,
 ) -> Option<ServerConfig> {
     let before = errors.len();
@@ -733,6 +758,12 @@ fn validate_server(
             ),
         ));
     }
+    if !(1..=1_000_000).contains(&raw.store.write_queue) {
+        errors.push(ConfigError::new(
+            "store.write_queue",
+            "must be 1 to 1000000",
+        ));
+    }
     if !(60..=86_400).contains(&r.purge_interval_secs) {
         errors.push(ConfigError::new(
             "retention.purge_interval_secs",
@@ -756,8 +787,10 @@ fn validate_server(
         purge_interval: Duration::from_secs(r.purge_interval_secs),
         store: StoreOptions {
             max_size_mb: raw.store.max_size_mb,
+            write_queue: raw.store.write_queue,
         },
         kafka: None,
+        access: access?,
     })
 }
 
@@ -932,10 +965,23 @@ pub fn restart_only_changes(old: &ServerConfig, new: &ServerConfig) -> Vec<&'sta
         changed.push("server.data_dir");
     }
     if old.store != new.store {
-        changed.push("store.max_size_mb");
+        changed.push("store");
     }
     if old.log_format != new.log_format {
         changed.push("log.format");
+    }
+    if old.access.tls.is_some() != new.access.tls.is_some() {
+        changed.push("tls");
+    }
+    let (a, b) = (&old.access.limits, &new.access.limits);
+    if a.max_request_bytes != b.max_request_bytes {
+        changed.push("limits.max_request_bytes");
+    }
+    if a.max_concurrent_streams != b.max_concurrent_streams {
+        changed.push("limits.max_concurrent_streams");
+    }
+    if a.tls_handshake_timeout != b.tls_handshake_timeout {
+        changed.push("limits.tls_handshake_timeout_secs");
     }
     changed
 }

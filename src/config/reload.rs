@@ -1,6 +1,7 @@
 //! Live reload: on a change to a watched file (or SIGHUP) the whole configuration is loaded and
-//! validated again off the runtime; a valid result becomes the new snapshot, an invalid one is logged
-//! error by error and the old snapshot stays (STYLE.md §3). Fields that need a restart are refused.
+//! validated again off the runtime; a valid result becomes the new snapshot (and the new client table
+//! and TLS certificate), an invalid one is logged error by error and the old snapshot stays
+//! (STYLE.md §3). Fields that need a restart are refused.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,7 +11,9 @@ use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::access::AccessConfig;
 use crate::config::{self, ConfigError, ConfigSource, ServerConfig};
+use crate::ingress::grpc::GrpcEdge;
 use crate::metrics::ReloadResult;
 use crate::pipeline::screen::Snapshot;
 use crate::region::RegionTable;
@@ -29,13 +32,13 @@ pub fn load_snapshot(
     source: &ConfigSource,
     running: &ServerConfig,
     regions: &Arc<RegionTable>,
-) -> Result<(Snapshot, ThrottleConfig), ReloadError> {
+) -> Result<(Snapshot, ThrottleConfig, AccessConfig), ReloadError> {
     let config = config::load(source, regions).map_err(ReloadError::Invalid)?;
     let changed = config::restart_only_changes(running, &config.server);
     if !changed.is_empty() {
         return Err(ReloadError::RestartRequired(changed));
     }
-    Ok((config.snapshot, config.throttles))
+    Ok((config.snapshot, config.throttles, config.server.access))
 }
 
 /// Quiet time after a file event before reloading: editors write files in several steps.
@@ -47,6 +50,7 @@ pub async fn watch(
     running: ServerConfig,
     regions: Arc<RegionTable>,
     screener: Arc<Screener>,
+    edge: Arc<GrpcEdge>,
     cancel: CancellationToken,
 ) {
     let (tx, mut rx) = mpsc::channel::<()>(1);
@@ -65,7 +69,13 @@ pub async fn watch(
             tokio::task::spawn_blocking(move || load_snapshot(&source2, &running2, &regions2))
                 .await;
         match result {
-            Ok(Ok((snapshot, throttles))) => {
+            Ok(Ok((snapshot, throttles, access))) => {
+                if let Err(e) = edge.apply(&access) {
+                    tracing::error!(
+                        path = e.path(),
+                        "reload: {e}; keeping the served certificate"
+                    );
+                }
                 screener.live().throttle.replace_config(throttles);
                 let generation = screener.replace_snapshot(snapshot);
                 screener.metrics().reload(ReloadResult::Ok);

@@ -43,11 +43,40 @@ pub enum StoreError {
     Corrupt(String),
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The write queue is full: the caller should retry shortly (overload, not an outage).
+    #[error("overloaded: the store's write queue is full; retry with backoff")]
+    Busy,
 }
 
 impl From<StoreError> for tonic::Status {
     fn from(e: StoreError) -> tonic::Status {
-        tonic::Status::unavailable(e.to_string())
+        match e {
+            StoreError::Busy => tonic::Status::resource_exhausted(e.to_string()),
+            e => tonic::Status::unavailable(e.to_string()),
+        }
+    }
+}
+
+/// A place in the writer's queue, taken before the work whose result it will carry, so a full queue
+/// refuses the work instead of making it wait.
+pub struct WriteSlot(mpsc::OwnedPermit<WriteRequest>);
+
+impl WriteSlot {
+    /// Queues the write in the reserved place; the receiver resolves on commit.
+    pub fn send(
+        self,
+        events: Vec<Event>,
+        idempotency: Vec<IdempotencyRow>,
+    ) -> oneshot::Receiver<Ack> {
+        let (ack, done) = oneshot::channel();
+        self.0.send(WriteRequest {
+            events,
+            idempotency,
+            purge: Vec::new(),
+            purged_at_ns: 0,
+            ack: Some(ack),
+        });
+        done
     }
 }
 
@@ -71,8 +100,9 @@ pub struct Store {
     tap: writer::DecisionTap,
 }
 
-/// Queue depth of the writer: beyond it, writers wait (back-pressure), never drop.
-const WRITE_QUEUE: usize = 4096;
+/// Queue depth of the writer: beyond it, acknowledged writes wait (back-pressure) and unary screens
+/// are refused RESOURCE_EXHAUSTED (`try_reserve`); nothing queued is dropped.
+pub const DEFAULT_WRITE_QUEUE: usize = 4096;
 
 impl Store {
     /// Opens (creating on first start) the store in `data_dir`. An initialised dir whose database is
@@ -145,7 +175,7 @@ impl Store {
             .connect_with(options.read_only(true))
             .await?;
         let metrics = Arc::new(StoreMetrics::register());
-        let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+        let (tx, rx) = mpsc::channel(store_options.write_queue);
         let state = writer::ChainState::load(&write_pool).await?;
         let tap = writer::DecisionTap::default();
         tokio::spawn(writer::run(
@@ -193,6 +223,20 @@ impl Store {
             }
         }
         Ok(done)
+    }
+
+    /// Takes a place in the write queue without waiting: `Busy` when it is full.
+    pub fn try_reserve(&self) -> Result<WriteSlot, StoreError> {
+        match self.writes.clone().try_reserve_owned() {
+            Ok(permit) => Ok(WriteSlot(permit)),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.metrics.backpressure.increment(1);
+                Err(StoreError::Busy)
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                Err(StoreError::Unavailable("writer stopped".into()))
+            }
+        }
     }
 
     /// Tombstones records and drops their state rows, through the writer (so it serialises with
@@ -465,10 +509,21 @@ impl Store {
 }
 
 /// Store settings from `[store]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreOptions {
     /// Cap on the database size in MiB (0 = only the disk limits it).
     pub max_size_mb: u64,
+    /// Writes queued for the writer at most (see `DEFAULT_WRITE_QUEUE`).
+    pub write_queue: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            max_size_mb: 0,
+            write_queue: DEFAULT_WRITE_QUEUE,
+        }
+    }
 }
 
 /// Filters of Compliance.Decisions.

@@ -23,6 +23,8 @@ pub trait RegistryStore: Send + Sync + 'static {
         events: Vec<Event>,
         idempotency: Vec<IdempotencyRow>,
     ) -> Result<oneshot::Receiver<Ack>, StoreError>;
+    /// Takes a place in the write queue without waiting (`Busy` when full).
+    fn try_reserve(&self) -> Result<super::WriteSlot, StoreError>;
     /// Waits until everything queued so far is committed.
     async fn flush(&self) -> Result<(), StoreError>;
     /// Audited decisions as they are committed (for the Kafka decisions topic); `None` if taken.
@@ -94,6 +96,9 @@ impl RegistryStore for Store {
         idempotency: Vec<IdempotencyRow>,
     ) -> Result<oneshot::Receiver<Ack>, StoreError> {
         Store::enqueue(self, events, idempotency).await
+    }
+    fn try_reserve(&self) -> Result<super::WriteSlot, StoreError> {
+        Store::try_reserve(self)
     }
     async fn flush(&self) -> Result<(), StoreError> {
         Store::flush(self).await

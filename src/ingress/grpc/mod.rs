@@ -1,5 +1,5 @@
-//! The gRPC services of API.md. Screening is implemented; the services later issues implement are
-//! registered so clients and reflection see the whole contract, and answer UNIMPLEMENTED.
+//! The gRPC edge: API.md's services, and in front of them who may call (`access`) and how the
+//! connections are carried (`tls`).
 
 pub mod access;
 pub mod compliance;
@@ -7,6 +7,28 @@ pub mod convert;
 pub mod operations;
 pub mod registry;
 pub mod screening;
+pub mod tls;
+
+/// The gRPC edge's live, reloadable parts: the client table and the served certificate.
+pub struct GrpcEdge {
+    pub access: std::sync::Arc<access::AccessControl>,
+    pub certificate: Option<std::sync::Arc<tls::CertificateSlot>>,
+    pub metrics: std::sync::Arc<crate::metrics::EdgeMetrics>,
+}
+
+impl GrpcEdge {
+    /// Puts a reloaded `[[clients]]`/`[limits]`/`[tls]` in force. The certificate is read again (a
+    /// renewal replaces the files, not the config); an unreadable one keeps the old in service.
+    pub fn apply(&self, config: &crate::config::access::AccessConfig) -> Result<(), tls::TlsError> {
+        self.access.replace(config);
+        if let (Some(slot), Some(files)) = (&self.certificate, &config.tls) {
+            let cert = tls::ServedCertificate::load(files, jiff::Timestamp::now())?;
+            self.metrics.tls_cert_expiry.set(cert.not_after_s as f64);
+            slot.replace(cert);
+        }
+        Ok(())
+    }
+}
 
 /// The encoded descriptor set of proto/portcullis/v1, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

@@ -1,7 +1,9 @@
 //! `Screening.Screen` and `Screening.ScreenStream`. Screening itself is synchronous and takes
 //! microseconds, so each call screens inline; a stream answers in request order through a bounded
 //! channel, so a gateway that stops reading stops being read from (HTTP/2 flow control does the rest)
-//! instead of growing memory here.
+//! instead of growing memory here. Overload is never a silent queue: a unary call finding the
+//! store's queue full is refused RESOURCE_EXHAUSTED at once; a stream is slowed (its gateway sees
+//! its own sends block) rather than failed, since failing a stream would fail every message on it.
 
 use std::sync::Arc;
 
@@ -10,15 +12,17 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::metrics::EdgeMetrics;
 use crate::proto::screening_server::Screening;
 use crate::proto::{Decision, ScreenRequest};
 use crate::screening::{Persist, RequestError, Screener};
-use crate::store::RegistryStore;
+use crate::store::{RegistryStore, StoreError};
 
 pub struct ScreeningService {
     screener: Arc<Screener>,
     store: Arc<dyn RegistryStore>,
     stream_buffer: usize,
+    metrics: Arc<EdgeMetrics>,
 }
 
 impl ScreeningService {
@@ -26,11 +30,13 @@ impl ScreeningService {
         screener: Arc<Screener>,
         store: Arc<dyn RegistryStore>,
         stream_buffer: usize,
+        metrics: Arc<EdgeMetrics>,
     ) -> ScreeningService {
         ScreeningService {
             screener,
             store,
             stream_buffer,
+            metrics,
         }
     }
 }
@@ -62,12 +68,28 @@ async fn screen_and_queue(
 
 #[tonic::async_trait]
 impl Screening for ScreeningService {
+    /// A unary screen takes its place in the store's queue first: when the queue is full the call
+    /// is refused RESOURCE_EXHAUSTED at once, before anything is decided, so the gateway's retry
+    /// gets a fresh decision and a decision is never answered without its record queued.
     async fn screen(&self, request: Request<ScreenRequest>) -> Result<Response<Decision>, Status> {
         let req = request.into_inner();
-        screen_and_queue(&self.screener, self.store.as_ref(), &req)
-            .await
-            .map(Response::new)
-            .map_err(Status::from)
+        let slot = self.store.try_reserve().map_err(|e| {
+            if matches!(e, StoreError::Busy) {
+                self.metrics.screen_queue.increment(1);
+            }
+            Status::from(e)
+        })?;
+        let (decision, persist) = self.screener.screen(&req).map_err(Status::from)?;
+        if !persist.is_empty() {
+            let Persist { idempotency, audit } = persist;
+            // The receiver resolves on commit; screening does not wait for it (see
+            // `screen_and_queue`).
+            drop(slot.send(
+                audit.into_iter().collect(),
+                idempotency.into_iter().collect(),
+            ));
+        }
+        Ok(Response::new(decision))
     }
 
     type ScreenStreamStream = ReceiverStream<Result<Decision, Status>>;
