@@ -114,9 +114,57 @@ pub async fn run(command: AdminCommand, out: &mut dyn Write) -> Result<Outcome, 
 // ---------------------------------------------------------------------------------------------
 // gRPC plumbing
 
-pub(crate) async fn connect(target: &str) -> Result<Channel, AdminError> {
+/// How this process's `--target` commands identify themselves: API.md's `--token` and `--ca`.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    /// Sent as `authorization: Bearer <token>` on every call.
+    pub token: Option<String>,
+    /// PEM CA certificate that signed the daemon's certificate; given, the connection is TLS.
+    pub ca: Option<std::path::PathBuf>,
+}
+
+static CREDENTIALS: std::sync::OnceLock<Credentials> = std::sync::OnceLock::new();
+
+/// Sets the credentials every later `connect` uses (once, from the command line).
+pub fn use_credentials(credentials: Credentials) {
+    let _ = CREDENTIALS.set(credentials);
+}
+
+/// A channel that adds the client's bearer token to every request.
+#[derive(Clone)]
+pub struct AuthChannel {
+    inner: Channel,
+    authorization: Option<http::HeaderValue>,
+}
+
+impl tower::Service<http::Request<tonic::body::Body>> for AuthChannel {
+    type Response = <Channel as tower::Service<http::Request<tonic::body::Body>>>::Response;
+    type Error = <Channel as tower::Service<http::Request<tonic::body::Body>>>::Error;
+    type Future = <Channel as tower::Service<http::Request<tonic::body::Body>>>::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        tower::Service::poll_ready(&mut self.inner, cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<tonic::body::Body>) -> Self::Future {
+        if let Some(value) = &self.authorization {
+            req.headers_mut()
+                .insert(http::header::AUTHORIZATION, value.clone());
+        }
+        tower::Service::call(&mut self.inner, req)
+    }
+}
+
+pub(crate) async fn connect(target: &str) -> Result<AuthChannel, AdminError> {
+    let credentials = CREDENTIALS.get().cloned().unwrap_or_default();
+    let tls = credentials.ca.is_some() || target.starts_with("https://");
     let uri = if target.contains("://") {
         target.to_owned()
+    } else if tls {
+        format!("https://{target}")
     } else {
         format!("http://{target}")
     };
@@ -124,12 +172,33 @@ pub(crate) async fn connect(target: &str) -> Result<Channel, AdminError> {
         target: target.to_owned(),
         reason,
     };
-    Endpoint::from_shared(uri)
+    let authorization = credentials
+        .token
+        .as_deref()
+        .map(|t| http::HeaderValue::from_str(&format!("Bearer {t}")))
+        .transpose()
+        .map_err(|_| fail("--token: not a printable ASCII token".into()))?;
+    let mut endpoint = Endpoint::from_shared(uri)
         .map_err(|e| fail(error_chain(&e)))?
-        .connect_timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(5));
+    if tls {
+        let mut config = tonic::transport::ClientTlsConfig::new();
+        if let Some(ca) = &credentials.ca {
+            let pem = std::fs::read(ca).map_err(|e| fail(format!("--ca {}: {e}", ca.display())))?;
+            config = config.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+        }
+        endpoint = endpoint
+            .tls_config(config)
+            .map_err(|e| fail(error_chain(&e)))?;
+    }
+    let inner = endpoint
         .connect()
         .await
-        .map_err(|e| fail(error_chain(&e)))
+        .map_err(|e| fail(error_chain(&e)))?;
+    Ok(AuthChannel {
+        inner,
+        authorization,
+    })
 }
 
 /// `transport error: tcp connect error: Connection refused`, not just `transport error`.

@@ -21,6 +21,12 @@ pub const DEFAULT_TARGET: &str = "127.0.0.1:50051";
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// `--target` commands: the client token, sent as a bearer token (or env PORTCULLIS_TOKEN).
+    #[arg(long, global = true, env = "PORTCULLIS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// `--target` commands: PEM CA certificate of the daemon's TLS certificate (connects with TLS).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -33,8 +39,28 @@ pub enum Command {
     Train(TrainArgs),
     /// Score a model on a labeled file, in that file's own label space.
     Eval(EvalArgs),
+    /// Client tokens for `[[clients]]`.
+    #[command(subcommand)]
+    Token(TokenCommand),
     #[command(flatten)]
     Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a new random token (give it to the client) and the `[[clients]]` entry holding only
+    /// its SHA-256 (paste it into the config).
+    New(TokenNewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenNewArgs {
+    /// The client's name in logs, metrics and the compliance audit.
+    #[arg(long)]
+    pub name: String,
+    /// gateway, registry, compliance or operator; repeat for several.
+    #[arg(long = "role", required = true)]
+    pub roles: Vec<String>,
 }
 
 /// The operator commands (`crate::admin`): exit 0 clean, 1 a finding (a broken chain, rejected

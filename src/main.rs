@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::Parser;
 
 use portcullis::admin::{self, Outcome};
-use portcullis::cli::{AdminCommand, Cli, Command};
+use portcullis::cli::{AdminCommand, Cli, Command, TokenCommand, TokenNewArgs};
 use portcullis::clock::SystemClock;
 use portcullis::config::{self, ConfigError, LogFormat};
 use portcullis::region::RegionTable;
@@ -35,8 +35,13 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    admin::use_credentials(admin::Credentials {
+        token: cli.token,
+        ca: cli.ca,
+    });
     match cli.command {
         Command::Admin(command) => Ok(run_admin(command)),
+        Command::Token(TokenCommand::New(args)) => Ok(new_token(&args)),
         Command::Train(args) => Ok(ExitCode::from(training::cli::train(&args))),
         Command::Eval(args) => Ok(ExitCode::from(training::cli::eval(&args))),
         Command::CheckConfig(args) => match config::load(&args.source(), &embedded_regions()?) {
@@ -83,6 +88,35 @@ fn embedded_regions() -> anyhow::Result<Arc<RegionTable>> {
 }
 
 /// The operator commands on a current-thread runtime: 0 clean, 1 a finding, 2 an error.
+fn new_token(args: &TokenNewArgs) -> ExitCode {
+    use portcullis::ingress::grpc::access::Role;
+    let bad: Vec<&String> = args
+        .roles
+        .iter()
+        .filter(|r| Role::parse(r).is_none())
+        .collect();
+    if !bad.is_empty() {
+        eprintln!("error: --role {bad:?}: roles are gateway, registry, compliance, operator");
+        return ExitCode::from(EX_ERROR);
+    }
+    match portcullis::ingress::grpc::access::new_token() {
+        Ok((token, hash)) => {
+            let roles: Vec<String> = args.roles.iter().map(|r| format!("{r:?}")).collect();
+            println!("# give this token to the client; it is not stored anywhere");
+            println!("# token: {token}");
+            println!("[[clients]]");
+            println!("name = {:?}", args.name);
+            println!("token_sha256 = \"{hash}\"");
+            println!("roles = [{}]", roles.join(", "));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: no randomness for a token: {e}");
+            ExitCode::from(EX_ERROR)
+        }
+    }
+}
+
 fn run_admin(command: AdminCommand) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

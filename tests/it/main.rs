@@ -2,6 +2,7 @@
 
 mod util;
 
+mod access;
 mod admin;
 mod cli;
 mod durability;

@@ -108,7 +108,17 @@ impl TestDaemon {
         let task = tokio::spawn(server::run(config, listeners, deps, async move {
             let _ = rx.await;
         }));
-        let client = connect(grpc_addr).await;
+        // With [tls] a plaintext client cannot connect; TLS tests make their own channels.
+        let tls = opts.config.as_deref().is_some_and(|c| c.contains("[tls]"));
+        let client = if tls {
+            ScreeningClient::new(
+                tonic::transport::Endpoint::from_shared(format!("http://{grpc_addr}"))
+                    .unwrap()
+                    .connect_lazy(),
+            )
+        } else {
+            connect(grpc_addr).await
+        };
         TestDaemon {
             grpc_addr,
             metrics_addr,

@@ -257,6 +257,19 @@ impl AccessControl {
     }
 }
 
+/// A new client token (32 random bytes, base64url) and its SHA-256 in hex, as `[[clients]]` wants it.
+pub fn new_token() -> Result<(String, String), getrandom::Error> {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    let token = format!(
+        "pc_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
+    let hash = hex::encode(Sha256::digest(token.as_bytes()));
+    Ok((token, hash))
+}
+
 /// The token of an `authorization: Bearer <token>` header.
 fn bearer(header: Option<&[u8]>) -> Result<&[u8], Denial> {
     let value = header.ok_or(Denial::NoToken)?;
