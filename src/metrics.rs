@@ -27,6 +27,8 @@ pub const STORE_EVENTS_TOTAL: &str = "portcullis_store_events_total";
 pub const STORE_WRITE_ERRORS_TOTAL: &str = "portcullis_store_write_errors_total";
 pub const STORE_BACKPRESSURE_TOTAL: &str = "portcullis_store_backpressure_total";
 pub const STORE_QUEUE_DEPTH: &str = "portcullis_store_queue_depth";
+pub const STORE_AVAILABLE: &str = "portcullis_store_available";
+pub const STORE_UNAVAILABLE_TOTAL: &str = "portcullis_store_unavailable_total";
 pub const REGISTRY_ENTRIES: &str = "portcullis_registry_entries";
 pub const REGION_COMPLAINT_RATE: &str = "portcullis_region_complaint_rate_ratio";
 pub const REGION_THROTTLE_LEVEL: &str = "portcullis_region_throttle_level";
@@ -215,6 +217,14 @@ fn describe() {
         REGION_ENTERPRISE_THROTTLE_LEVEL,
         "Complaint-rate level of an enterprise in a province (pairs above normal): 0 normal, 1 warn, 2 throttled, 3 blocked."
     );
+    metrics::describe_gauge!(
+        STORE_AVAILABLE,
+        "1 while the store commits writes; 0 after a failed batch or once its writer has stopped."
+    );
+    metrics::describe_counter!(
+        STORE_UNAVAILABLE_TOTAL,
+        "Writes refused UNAVAILABLE, by op (write: their batch failed; writer_stopped: no writer)."
+    );
     metrics::describe_counter!(
         LIMIT_HITS_TOTAL,
         "Requests refused or slowed by a limit, by limit (request_size, concurrent_streams, client_rate, screen_queue)."
@@ -382,6 +392,11 @@ pub struct StoreMetrics {
     pub backpressure: Counter,
     pub queue_depth: Gauge,
     pub tap_dropped: Counter,
+    pub available: Gauge,
+    /// Writes refused UNAVAILABLE because their batch failed.
+    pub unavailable_write: Counter,
+    /// Writes refused UNAVAILABLE because the writer had stopped.
+    pub unavailable_stopped: Counter,
 }
 
 impl StoreMetrics {
@@ -394,6 +409,9 @@ impl StoreMetrics {
             backpressure: metrics::counter!(STORE_BACKPRESSURE_TOTAL),
             queue_depth: metrics::gauge!(STORE_QUEUE_DEPTH),
             tap_dropped: metrics::counter!(KAFKA_DECISIONS_DROPPED_TOTAL),
+            available: metrics::gauge!(STORE_AVAILABLE),
+            unavailable_write: metrics::counter!(STORE_UNAVAILABLE_TOTAL, "op" => "write"),
+            unavailable_stopped: metrics::counter!(STORE_UNAVAILABLE_TOTAL, "op" => "writer_stopped"),
         }
     }
 }

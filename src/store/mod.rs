@@ -216,13 +216,19 @@ impl Store {
                 self.writes
                     .send(req)
                     .await
-                    .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
+                    .map_err(|_| self.writer_stopped())?;
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
-                return Err(StoreError::Unavailable("writer stopped".into()));
+                return Err(self.writer_stopped());
             }
         }
         Ok(done)
+    }
+
+    /// The error for a write refused because the writer is gone, counted.
+    fn writer_stopped(&self) -> StoreError {
+        self.metrics.unavailable_stopped.increment(1);
+        StoreError::Unavailable("writer stopped".into())
     }
 
     /// Takes a place in the write queue without waiting: `Busy` when it is full.
@@ -233,9 +239,7 @@ impl Store {
                 self.metrics.backpressure.increment(1);
                 Err(StoreError::Busy)
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                Err(StoreError::Unavailable("writer stopped".into()))
-            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(self.writer_stopped()),
         }
     }
 
@@ -257,7 +261,7 @@ impl Store {
         self.writes
             .send(req)
             .await
-            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
+            .map_err(|_| self.writer_stopped())?;
         done.await
             .map_err(|_| StoreError::Unavailable("writer stopped before committing".into()))?
             .map(|_| ())

@@ -109,6 +109,16 @@ pub(crate) async fn run(
     metrics: Arc<StoreMetrics>,
     tap: DecisionTap,
 ) {
+    /// Marks the store unavailable however the writer ends, a panic included: the gauge is what
+    /// tells an operator about a writer that is gone (no error is counted for it).
+    struct Down(Arc<StoreMetrics>);
+    impl Drop for Down {
+        fn drop(&mut self) {
+            self.0.available.set(0.0);
+        }
+    }
+    let _down = Down(Arc::clone(&metrics));
+    metrics.available.set(1.0);
     let mut pending: Vec<WriteRequest> = Vec::with_capacity(MAX_BATCH_REQUESTS);
     while let Some(first) = rx.recv().await {
         pending.push(first);
@@ -126,6 +136,7 @@ pub(crate) async fn run(
         metrics.queue_depth.set(rx.len() as f64);
         match result {
             Ok(seqs) => {
+                metrics.available.set(1.0);
                 for (req, seqs) in pending.drain(..).zip(seqs) {
                     for e in &req.events {
                         apply_to_registry(&registry, e);
@@ -141,6 +152,8 @@ pub(crate) async fn run(
             }
             Err(e) => {
                 metrics.write_errors.increment(1);
+                metrics.available.set(0.0);
+                metrics.unavailable_write.increment(pending.len() as u64);
                 tracing::error!(error = %e, requests = pending.len(), "store write failed; nothing in this batch is acknowledged");
                 let message = e.to_string();
                 for req in pending.drain(..) {
