@@ -454,7 +454,8 @@ async fn apply_to_tables(tx: &mut sqlx::SqliteConnection, event: &Event) -> Resu
         Event::ConsentExpired { .. }
         | Event::Decision(_)
         | Event::ErasureRequested { .. }
-        | Event::Feedback(_) => {}
+        | Event::Feedback(_)
+        | Event::ComplianceQuery { .. } => {}
     }
     Ok(())
 }
@@ -505,7 +506,8 @@ pub(crate) fn apply_to_registry(registry: &InMemoryRegistry, event: &Event) {
         | Event::RegionBlocked(_)
         | Event::RegionUnblocked(_)
         | Event::RegionPolicySet(_)
-        | Event::Feedback(_) => {}
+        | Event::Feedback(_)
+        | Event::ComplianceQuery { .. } => {}
     }
 }
 
@@ -563,7 +565,8 @@ impl Replay {
             | Event::RegionBlocked(_)
             | Event::RegionUnblocked(_)
             | Event::RegionPolicySet(_)
-            | Event::Feedback(_) => {}
+            | Event::Feedback(_)
+            | Event::ComplianceQuery { .. } => {}
         }
     }
 

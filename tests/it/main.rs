@@ -4,6 +4,7 @@ mod util;
 
 mod admin;
 mod cli;
+mod compliance_audit;
 mod durability;
 mod kafka;
 mod long_sms;
