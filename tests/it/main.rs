@@ -10,6 +10,7 @@ mod kafka;
 mod long_sms;
 mod malformed;
 mod model;
+mod pii_logs;
 mod prometheus;
 mod registry;
 mod reload;
