@@ -167,13 +167,15 @@ async fn drive(d: &DaemonProcess) {
             .unwrap()
             .into_inner();
         while history.message().await.unwrap().is_some() {}
-        compliance
+        let mut decisions = compliance
             .decisions(proto::DecisionQuery {
                 msisdn: m.into(),
                 ..Default::default()
             })
             .await
-            .unwrap();
+            .unwrap()
+            .into_inner();
+        while decisions.message().await.unwrap().is_some() {}
     }
 }
 
@@ -193,7 +195,15 @@ async fn stop_and_collect(d: DaemonProcess) -> Vec<String> {
 
 async fn no_full_msisdn_at(level: &str) {
     let data = tempfile::tempdir().unwrap();
-    let d = DaemonProcess::spawn_env(data.path(), &[], &[("RUST_LOG", level)]);
+    // A short grace period: the test's idle client connection would otherwise hold the stop 10 s.
+    let config = data.path().join("portcullis.toml");
+    std::fs::write(&config, "[server]\ngrace_period_secs = 1\n").unwrap();
+    let config = config.display().to_string();
+    let d = DaemonProcess::spawn_env(
+        &data.path().join("data"),
+        &["--config", &config],
+        &[("RUST_LOG", level)],
+    );
     drive(&d).await;
     let log = stop_and_collect(d).await;
     assert!(
