@@ -67,6 +67,24 @@ impl Msisdn {
     pub fn masked(self) -> String {
         format!("{:03}****{:04}", self.0 / 100_000_000, self.0 % 10_000)
     }
+
+    /// What a request gave as a msisdn, masked for any text that may reach a log (PIPL): a
+    /// malformed number is usually still a subscriber's number with a typo, so it is masked too.
+    /// A number that parses is masked as `masked` does; anything else keeps its first 3 and last 4
+    /// characters only when at least 4 are hidden, else nothing.
+    pub fn mask(raw: &str) -> String {
+        if let Some(m) = Msisdn::parse(raw) {
+            return m.masked();
+        }
+        let chars: Vec<char> = raw.trim().chars().collect();
+        if chars.len() < 11 {
+            return "****".to_owned();
+        }
+        let mut out: String = chars.iter().take(3).collect();
+        out.push_str("****");
+        out.extend(chars.iter().skip(chars.len() - 4));
+        out
+    }
 }
 
 impl fmt::Display for Msisdn {
@@ -213,6 +231,18 @@ mod tests {
     }
 
     #[test]
+    fn mask_hides_the_middle_of_anything_given_as_a_msisdn() {
+        assert_eq!(Msisdn::mask("13800138000"), "138****8000");
+        assert_eq!(Msisdn::mask("+86 138-0013-8000"), "138****8000");
+        // Malformed: a typo of a real number is masked as much.
+        assert_eq!(Msisdn::mask("138001380001"), "138****0001");
+        assert_eq!(Msisdn::mask("1380013800x"), "138****800x");
+        assert_eq!(Msisdn::mask(" 1380013800 "), "****");
+        assert_eq!(Msisdn::mask(""), "****");
+        assert_eq!(Msisdn::mask("一二三四五六七八九十百"), "一二三****八九十百");
+    }
+
+    #[test]
     fn msisdn_rejects_non_mobile_numbers() {
         for raw in [
             "",
@@ -241,6 +271,15 @@ mod tests {
         #[test]
         fn msisdn_parse_never_panics(s in ".{0,40}") {
             let _ = Msisdn::parse(&s);
+        }
+
+        #[test]
+        fn a_masked_msisdn_never_contains_the_number(n in 3u64..10, rest in 0u64..1_000_000_000, junk in "[0-9x+ -]{0,3}") {
+            let s = format!("1{n}{rest:09}");
+            for given in [s.clone(), format!("{s}{junk}"), format!("{junk}{s}")] {
+                let masked = Msisdn::mask(&given);
+                prop_assert!(!masked.contains(&s), "{} -> {}", given, masked);
+            }
         }
     }
 }

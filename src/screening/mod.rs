@@ -38,6 +38,8 @@ pub enum RequestError {
     MessageIdReused,
     #[error("sender_port: `{0}` is not a port of 1 to 21 digits")]
     InvalidSenderPort(String),
+    /// The number as given, masked (`Msisdn::mask`): this text reaches decisions, dead letters and
+    /// possibly logs.
     #[error("msisdn: `{0}` is not an 11-digit mainland mobile number")]
     InvalidMsisdn(String),
     #[error("text: empty, and no raw_payload either")]
@@ -234,7 +236,7 @@ pub fn validate(
         )));
     }
     let msisdn = Msisdn::parse(&req.msisdn)
-        .ok_or_else(|| RequestError::InvalidMsisdn(truncate_for_error(&req.msisdn)))?;
+        .ok_or_else(|| RequestError::InvalidMsisdn(Msisdn::mask(&req.msisdn)))?;
     let (body, text_hash) = match (req.text.is_empty(), req.raw_payload.is_empty()) {
         (true, true) => return Err(RequestError::EmptyText),
         (false, false) => return Err(RequestError::TextAndPayload),

@@ -150,6 +150,20 @@ pub enum Event {
     RegionUnblocked(RegionBlockRow),
     RegionPolicySet(RegionPolicyRow),
     Feedback(FeedbackRow),
+    /// A compliance query or export (Compliance.ConsentHistory, Decisions, VerifyAudit): who looked
+    /// at what. `msisdn` is the subscriber the filter names ("" when it names none): stored in the
+    /// msisdn column, it makes the record one of that subscriber's records, so an erasure request
+    /// and `retention.max_months` purge it like the subscriber's other records (it relies on no
+    /// consent, so the floor does not hold it beyond the maximum).
+    ComplianceQuery {
+        client: String,
+        method: String,
+        msisdn: String,
+        enterprise: String,
+        /// The request's filter as compact JSON.
+        filter_json: String,
+        at_ns: i64,
+    },
 }
 
 impl Event {
@@ -167,6 +181,7 @@ impl Event {
             Event::RegionUnblocked(_) => "region_unblocked",
             Event::RegionPolicySet(_) => "region_policy_set",
             Event::Feedback(_) => "feedback",
+            Event::ComplianceQuery { .. } => "compliance_query",
         }
     }
 
@@ -183,6 +198,7 @@ impl Event {
             Event::RegionBlocked(b) | Event::RegionUnblocked(b) => b.at_ns,
             Event::RegionPolicySet(p) => p.at_ns,
             Event::Feedback(f) => f.at_ns,
+            Event::ComplianceQuery { at_ns, .. } => *at_ns,
         }
     }
 
@@ -195,6 +211,7 @@ impl Event {
             Event::Decision(d) => &d.msisdn,
             Event::ErasureRequested { msisdn, .. } => msisdn,
             Event::Feedback(f) => &f.msisdn,
+            Event::ComplianceQuery { msisdn, .. } => msisdn,
             Event::RegionBlocked(_) | Event::RegionUnblocked(_) | Event::RegionPolicySet(_) => "",
         }
     }
@@ -209,6 +226,7 @@ impl Event {
             Event::Complaint(c) => &c.enterprise,
             Event::Decision(d) => &d.enterprise,
             Event::Feedback(f) => &f.enterprise,
+            Event::ComplianceQuery { enterprise, .. } => enterprise,
             Event::ErasureRequested { .. } | Event::RegionPolicySet(_) => "",
             Event::RegionBlocked(b) | Event::RegionUnblocked(b) => &b.enterprise,
         }

@@ -429,7 +429,7 @@ impl Store {
         range_ns: (Option<i64>, Option<i64>),
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = sqlx::query(
-            "SELECT seq, kind, at_ns, payload, hash FROM audit_events WHERE kind NOT IN ('decision', 'feedback', 'region_blocked', 'region_unblocked', 'region_policy_set') \
+            "SELECT seq, kind, at_ns, payload, hash FROM audit_events WHERE kind NOT IN ('decision', 'feedback', 'region_blocked', 'region_unblocked', 'region_policy_set', 'compliance_query') \
              AND (?1 IS NULL OR msisdn = ?1) AND (?2 IS NULL OR enterprise = ?2) \
              AND (?3 IS NULL OR at_ns >= ?3) AND (?4 IS NULL OR at_ns < ?4) ORDER BY seq",
         )

@@ -224,7 +224,7 @@ impl Store {
         // Decisions, complaints and superseded opt-outs older than the maximum (past the floor);
         // a decision that relied on a consent still within its floor stays with it.
         let old = sqlx::query(
-            "SELECT seq, kind, payload FROM audit_events WHERE kind IN ('decision', 'feedback', 'complaint', 'opted_out', 'opted_in') \
+            "SELECT seq, kind, payload FROM audit_events WHERE kind IN ('decision', 'feedback', 'compliance_query', 'complaint', 'opted_out', 'opted_in') \
              AND at_ns < ?1 AND payload IS NOT NULL AND (?3 IS NULL OR msisdn = ?3) \
              AND (consent_id IS NULL OR kind != 'decision' OR consent_id NOT IN \
              (SELECT consent_id FROM consents WHERE COALESCE(revoked_at_ns, expires_at_ns) IS NULL OR COALESCE(revoked_at_ns, expires_at_ns) >= ?2)) \
@@ -241,7 +241,8 @@ impl Store {
             let payload: String = r.try_get("payload")?;
             match kind.as_str() {
                 // A correction carries the decision's text: it goes when decisions go.
-                "decision" | "feedback" => purges.push(Purge::Record { seq }),
+                // A compliance query goes with the subscriber's other records (event.rs).
+                "decision" | "feedback" | "compliance_query" => purges.push(Purge::Record { seq }),
                 "complaint" => {
                     if let Ok(Event::Complaint(c)) = serde_json::from_str::<Event>(&payload) {
                         purges.push(Purge::ComplaintRow {

@@ -467,7 +467,8 @@ async fn apply_to_tables(tx: &mut sqlx::SqliteConnection, event: &Event) -> Resu
         Event::ConsentExpired { .. }
         | Event::Decision(_)
         | Event::ErasureRequested { .. }
-        | Event::Feedback(_) => {}
+        | Event::Feedback(_)
+        | Event::ComplianceQuery { .. } => {}
     }
     Ok(())
 }
@@ -518,7 +519,8 @@ pub(crate) fn apply_to_registry(registry: &InMemoryRegistry, event: &Event) {
         | Event::RegionBlocked(_)
         | Event::RegionUnblocked(_)
         | Event::RegionPolicySet(_)
-        | Event::Feedback(_) => {}
+        | Event::Feedback(_)
+        | Event::ComplianceQuery { .. } => {}
     }
 }
 
@@ -576,7 +578,8 @@ impl Replay {
             | Event::RegionBlocked(_)
             | Event::RegionUnblocked(_)
             | Event::RegionPolicySet(_)
-            | Event::Feedback(_) => {}
+            | Event::Feedback(_)
+            | Event::ComplianceQuery { .. } => {}
         }
     }
 

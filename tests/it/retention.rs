@@ -268,3 +268,86 @@ async fn an_erasure_request_is_carried_out_as_far_as_the_floor_allows() {
     let verified = verify_chain(&pool, None).await.unwrap();
     assert!(verified.ok, "{verified:?}");
 }
+
+/// A compliance query naming a subscriber is one of that subscriber's records: erasure and the
+/// maximum take it as they take a decision; one naming nobody goes with the maximum.
+#[tokio::test]
+async fn compliance_query_records_go_with_the_subscriber_they_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Arc::new(InMemoryRegistry::new()))
+        .await
+        .unwrap();
+    let sub = "13900000009";
+    let query = |msisdn: &str, at: &str| Event::ComplianceQuery {
+        client: "compliance-desk".into(),
+        method: "ConsentHistory".into(),
+        msisdn: msisdn.into(),
+        enterprise: String::new(),
+        filter_json: format!("{{\"msisdn\":\"{msisdn}\"}}"),
+        at_ns: ns(at),
+    };
+    let seqs = store
+        .commit(vec![
+            // Past the floor: erasure takes it.
+            query(sub, "2025-01-01T00:00:00Z"),
+            // Within the floor: held, and counted as held.
+            query(sub, "2026-05-01T00:00:00Z"),
+            // Someone else's, past the floor but younger than the maximum: kept.
+            query("13900000008", "2025-01-01T00:00:00Z"),
+            // Naming nobody: older than the maximum goes, younger stays.
+            query("", "2023-01-01T00:00:00Z"),
+            query("", "2025-01-01T00:00:00Z"),
+        ])
+        .await
+        .unwrap();
+    let now: Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+    let (_, held, complete_by) = store
+        .request_erasure(
+            sub,
+            "subscriber request",
+            "ops-li",
+            "era-1".into(),
+            now,
+            &policy(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(held, 1, "the query within the floor");
+    assert_eq!(
+        complete_by,
+        Some(ns("2026-11-01T00:00:00Z")),
+        "six months after the last held record"
+    );
+    let report = store.apply_retention(now, &policy()).await.unwrap();
+    assert_eq!(
+        report.records_purged, 1,
+        "the query naming nobody, from 2023"
+    );
+
+    let pool = portcullis::store::open_read_only(dir.path()).await.unwrap();
+    let purged: Vec<bool> = {
+        let mut out = Vec::new();
+        for seq in &seqs {
+            let payload: Option<String> =
+                sqlx::query_scalar("SELECT payload FROM audit_events WHERE seq = ?")
+                    .bind(*seq as i64)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            out.push(payload.is_none());
+        }
+        out
+    };
+    assert_eq!(purged, vec![true, false, false, true, false]);
+    assert!(
+        store
+            .registry_events(Some(sub), None, (None, None))
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.kind == "erasure_requested"),
+        "ConsentHistory never lists query records"
+    );
+    let verified = verify_chain(&pool, None).await.unwrap();
+    assert!(verified.ok, "{verified:?}");
+}

@@ -66,7 +66,10 @@ async fn an_edited_record_is_named() {
     write_some(&d).await;
     let clean = verify(&d, None).await;
     assert!(clean.ok, "{clean:?}");
-    assert_eq!(clean.records, 10);
+    assert_eq!(
+        clean.records, 11,
+        "ten writes and this VerifyAudit's own record"
+    );
     let db = d.dir.path().join("data/portcullis.db");
     // Someone changes the proof hash of the third record's consent, in the chain itself.
     sqlite3(
@@ -102,14 +105,22 @@ async fn an_edited_state_row_is_caught_by_the_replay() {
 
 #[tokio::test]
 async fn a_rewritten_chain_fails_against_a_pinned_head() {
-    let d = TestDaemon::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let options = || DaemonOptions {
+        data_dir: Some(data.path().to_path_buf()),
+        ..Default::default()
+    };
+    let d = TestDaemon::start_with(options()).await;
     write_some(&d).await;
     let pinned = verify(&d, None).await;
     let pin = (pinned.head_seq, pinned.head_hash.clone());
     assert!(verify(&d, Some(pin.clone())).await.ok);
+    // The rewrite happens while the daemon is stopped: a running writer links its next batch (a
+    // VerifyAudit is audited) to the head it holds in memory, which would give the rewrite away.
+    d.stop().await;
 
     // Rewrite: change record 1, then recompute every record and batch hash so the walk passes.
-    let db = d.dir.path().join("data/portcullis.db");
+    let db = data.path().join("portcullis.db");
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
         .await
         .unwrap();
@@ -160,6 +171,7 @@ async fn a_rewritten_chain_fails_against_a_pinned_head() {
         .unwrap();
     pool.close().await;
 
+    let d = TestDaemon::start_with(options()).await;
     let walk = verify(&d, None).await;
     assert!(
         walk.ok,

@@ -248,6 +248,8 @@ pub struct DaemonProcess {
     pub child: std::process::Child,
     pub grpc_addr: SocketAddr,
     pub metrics_addr: SocketAddr,
+    /// Every line the daemon wrote to stderr (its log), for tests that check what it logs.
+    pub log: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl DaemonProcess {
@@ -257,6 +259,11 @@ impl DaemonProcess {
 
     /// With more `serve` flags (e.g. `--config`, `--kafka-brokers`).
     pub fn spawn_with(data_dir: &Path, extra: &[&str]) -> DaemonProcess {
+        DaemonProcess::spawn_env(data_dir, extra, &[])
+    }
+
+    /// With environment variables set for the daemon (e.g. `RUST_LOG`).
+    pub fn spawn_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> DaemonProcess {
         use std::io::{BufRead, BufReader};
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
             .args([
@@ -269,11 +276,14 @@ impl DaemonProcess {
             ])
             .arg(data_dir)
             .args(extra)
+            .envs(env.iter().copied())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let lines = Arc::clone(&log);
         std::thread::spawn(move || {
             let mut sent = false;
             let mut metrics = String::new();
@@ -281,6 +291,7 @@ impl DaemonProcess {
                 if std::env::var_os("PORTCULLIS_TEST_DAEMON_LOG").is_some() {
                     eprintln!("daemon: {line}");
                 }
+                lines.lock().unwrap().push(line.clone());
                 if let Some(addr) = line.split("metrics listening on ").nth(1) {
                     metrics = addr.trim().to_owned();
                 }
@@ -309,6 +320,7 @@ impl DaemonProcess {
             child,
             grpc_addr: grpc.parse().unwrap(),
             metrics_addr: metrics.parse().unwrap(),
+            log,
         }
     }
 

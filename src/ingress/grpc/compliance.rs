@@ -8,6 +8,7 @@ use base64::Engine as _;
 use prost::Message as _;
 use tonic::{Request, Response, Status};
 
+use super::access::Caller;
 use super::convert::*;
 use crate::proto::compliance_server::Compliance;
 use crate::proto::{self, ConsentEventKind};
@@ -65,6 +66,40 @@ fn range(r: &Option<proto::TimeRange>) -> Result<(Option<i64>, Option<i64>), Sta
         return Err(invalid("range", "end before start"));
     }
     Ok((start, end))
+}
+
+/// A range bound as the audit record shows it (RFC 3339), or null when open.
+fn ts_json(ns: Option<i64>) -> serde_json::Value {
+    ns.and_then(|ns| jiff::Timestamp::from_nanosecond(i128::from(ns)).ok())
+        .map_or(serde_json::Value::Null, |t| t.to_string().into())
+}
+
+impl ComplianceService {
+    /// Records who asked what before anything is answered (RULES.md, PIPL): a query whose record
+    /// cannot be committed is refused with the store's status, so no answer goes out unaudited.
+    /// Requests that fail validation are not recorded: they disclose nothing.
+    async fn audit_query(
+        &self,
+        caller: &Caller,
+        method: &str,
+        msisdn: Option<&str>,
+        enterprise: Option<&str>,
+        filter: serde_json::Value,
+    ) -> Result<(), Status> {
+        let event = Event::ComplianceQuery {
+            client: caller.name.to_string(),
+            method: method.to_owned(),
+            msisdn: msisdn.unwrap_or_default().to_owned(),
+            enterprise: enterprise.unwrap_or_default().to_owned(),
+            filter_json: filter.to_string(),
+            at_ns: nanos(self.screener.clock().now()),
+        };
+        self.store
+            .commit(vec![event])
+            .await
+            .map(|_| ())
+            .map_err(Status::from)
+    }
 }
 
 fn non_empty(s: &str) -> Option<&str> {
@@ -134,7 +169,8 @@ pub fn consent_event(e: &StoredEvent) -> proto::ConsentEvent {
             | Event::RegionBlocked(_)
             | Event::RegionUnblocked(_)
             | Event::RegionPolicySet(_)
-            | Event::Feedback(_),
+            | Event::Feedback(_)
+            | Event::ComplianceQuery { .. },
         )
         | None => match e.kind.as_str() {
             "consent_granted" => ConsentEventKind::Granted,
@@ -184,6 +220,7 @@ impl Compliance for ComplianceService {
         &self,
         request: Request<proto::ConsentQuery>,
     ) -> Result<Response<Self::ConsentHistoryStream>, Status> {
+        let caller = Caller::of(&request);
         let q = request.into_inner();
         let msisdn_norm = match non_empty(&q.msisdn) {
             Some(raw) => Some(msisdn("msisdn", raw)?.to_string()),
@@ -193,9 +230,23 @@ impl Compliance for ComplianceService {
         if msisdn_norm.is_none() && enterprise.is_none() {
             return Err(invalid("msisdn", "name a msisdn, an enterprise_id or both"));
         }
+        let range = range(&q.range)?;
+        let filter = serde_json::json!({
+            "msisdn": msisdn_norm,
+            "enterprise_id": enterprise,
+            "range": {"start": ts_json(range.0), "end": ts_json(range.1)},
+        });
+        self.audit_query(
+            &caller,
+            "ConsentHistory",
+            msisdn_norm.as_deref(),
+            enterprise,
+            filter,
+        )
+        .await?;
         let events = self
             .store
-            .registry_events(msisdn_norm.as_deref(), enterprise, range(&q.range)?)
+            .registry_events(msisdn_norm.as_deref(), enterprise, range)
             .await
             .map_err(Status::from)?;
         let out: Vec<Result<proto::ConsentEvent, Status>> =
@@ -207,6 +258,7 @@ impl Compliance for ComplianceService {
         &self,
         request: Request<proto::DecisionQuery>,
     ) -> Result<Response<Self::DecisionsStream>, Status> {
+        let caller = Caller::of(&request);
         let q = request.into_inner();
         let msisdn_norm = match non_empty(&q.msisdn) {
             Some(raw) => Some(msisdn("msisdn", raw)?.to_string()),
@@ -226,6 +278,22 @@ impl Compliance for ComplianceService {
             to_ns,
             limit,
         };
+        let filter_json = serde_json::json!({
+            "msisdn": filter.msisdn,
+            "sender_port": filter.sender_port,
+            "message_id": filter.message_id,
+            "enterprise_id": filter.enterprise,
+            "range": {"start": ts_json(from_ns), "end": ts_json(to_ns)},
+            "limit": limit,
+        });
+        self.audit_query(
+            &caller,
+            "Decisions",
+            filter.msisdn,
+            filter.enterprise,
+            filter_json,
+        )
+        .await?;
         let events = self.store.decisions(&filter).await.map_err(Status::from)?;
         let out: Vec<Result<proto::DecisionRecord, Status>> =
             events.iter().map(decision_record).collect();
@@ -270,6 +338,7 @@ impl Compliance for ComplianceService {
         &self,
         request: Request<proto::VerifyAuditRequest>,
     ) -> Result<Response<proto::VerifyAuditReport>, Status> {
+        let caller = Caller::of(&request);
         let r = request.into_inner();
         let expect = match (r.expect_seq, r.expect_hash.trim()) {
             (0, "") => None,
@@ -278,6 +347,12 @@ impl Compliance for ComplianceService {
                     .ok_or_else(|| invalid("expect_hash", "must be 64 hex characters"))?,
             ),
         };
+        let filter = serde_json::json!({
+            "expect_seq": expect.as_ref().map(|h| h.seq),
+            "expect_hash": expect.as_ref().map(|h| h.hash.as_str()),
+        });
+        self.audit_query(&caller, "VerifyAudit", None, None, filter)
+            .await?;
         let report = self
             .store
             .verify(expect.as_ref())

@@ -17,11 +17,16 @@ pub fn invalid(field: &'static str, message: impl std::fmt::Display) -> Status {
     status
 }
 
+/// The message names the field and the number masked: a status message can end up in a caller's
+/// or a dead letter's log, and a malformed number is usually still a subscriber's.
 pub fn msisdn(field: &'static str, raw: &str) -> Result<Msisdn, Status> {
     Msisdn::parse(raw).ok_or_else(|| {
         invalid(
             field,
-            format!("`{raw}` is not an 11-digit mainland mobile number"),
+            format!(
+                "`{}` is not an 11-digit mainland mobile number",
+                Msisdn::mask(raw)
+            ),
         )
     })
 }
