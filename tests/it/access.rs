@@ -225,6 +225,19 @@ async fn each_role_reaches_its_services_and_only_those_over_tls() {
         status.status,
         tonic_health::pb::health_check_response::ServingStatus::Serving as i32
     );
+    // The one compliance query that was let through is in the audit trail under its client.
+    let audited =
+        crate::compliance_audit::compliance_records(&daemon.dir.path().join("data")).await;
+    let clients: Vec<(&str, &str)> = audited
+        .iter()
+        .map(|(_, e)| {
+            let (client, method, _) = crate::compliance_audit::filter(e);
+            (client, method)
+        })
+        .collect();
+    assert_eq!(clients.len(), 1, "{clients:?}");
+    assert_eq!(clients[0].0, "compliance-client");
+    assert!(clients[0].1.contains("VerifyAudit"), "{clients:?}");
     daemon.stop().await;
 }
 

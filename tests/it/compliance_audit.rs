@@ -13,7 +13,7 @@ const SUB: &str = "13800138000";
 const MARKETING_JD: &str = "【京东】双11狂欢返场，家电低至5折，满300减50，领券 jd.com/sale 退订回T";
 
 /// (msisdn column, event) of every compliance_query record, in chain order.
-async fn compliance_records(data_dir: &std::path::Path) -> Vec<(Option<String>, Event)> {
+pub(crate) async fn compliance_records(data_dir: &std::path::Path) -> Vec<(Option<String>, Event)> {
     let pool = portcullis::store::open_read_only(data_dir).await.unwrap();
     let rows = sqlx::query(
         "SELECT msisdn, payload FROM audit_events WHERE kind = 'compliance_query' ORDER BY seq",
@@ -32,7 +32,7 @@ async fn compliance_records(data_dir: &std::path::Path) -> Vec<(Option<String>, 
     out
 }
 
-fn filter(e: &Event) -> (&str, &str, serde_json::Value) {
+pub(crate) fn filter(e: &Event) -> (&str, &str, serde_json::Value) {
     let Event::ComplianceQuery {
         client,
         method,
