@@ -391,6 +391,22 @@ pub async fn run(
         .set_service_status("", tonic_health::ServingStatus::Serving)
         .await;
 
+    if let Some(addr) = config.server.health_addr {
+        let listener = TcpListener::bind(addr).await?;
+        tracing::info!("health listening on {}", listener.local_addr()?);
+        let health_cancel = cancel.clone();
+        let health_only = tonic::transport::Server::builder()
+            .add_service(health_service.clone())
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                health_cancel.cancelled_owned(),
+            );
+        tasks.spawn(async move {
+            if let Err(e) = health_only.await {
+                tracing::error!(error = %e, "health listener failed");
+            }
+        });
+    }
     let grpc_cancel = cancel.clone();
     let drain_reporter = health_reporter.clone();
     let signal = async move {

@@ -179,6 +179,7 @@ impl Default for RawStore {
 struct RawServer {
     grpc_addr: String,
     metrics_addr: String,
+    health_addr: String,
     data_dir: PathBuf,
     grace_period_secs: u64,
     stream_buffer: usize,
@@ -190,6 +191,7 @@ impl Default for RawServer {
         RawServer {
             grpc_addr: "127.0.0.1:50051".into(),
             metrics_addr: "127.0.0.1:9464".into(),
+            health_addr: String::new(),
             data_dir: PathBuf::from("./data"),
             grace_period_secs: 10,
             stream_buffer: 256,
@@ -312,6 +314,9 @@ pub enum LogFormat {
 pub struct ServerConfig {
     pub grpc_addr: SocketAddr,
     pub metrics_addr: SocketAddr,
+    /// A plaintext listener serving only grpc.health.v1, for probes that cannot speak TLS (the
+    /// kubelet's gRPC probe); `None`: health is on the API listener only.
+    pub health_addr: Option<SocketAddr>,
     pub data_dir: PathBuf,
     pub grace_period: Duration,
     pub stream_buffer: usize,
@@ -694,6 +699,19 @@ fn validate_server(
         &o.metrics_addr,
     );
     let s = &raw.server;
+    let health_addr = match s.health_addr.trim() {
+        "" => None,
+        text => match text.parse::<SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                errors.push(ConfigError::new(
+                    "server.health_addr",
+                    format!("`{text}` is not a HOST:PORT socket address"),
+                ));
+                None
+            }
+        },
+    };
     if !(1..=300).contains(&s.grace_period_secs) {
         errors.push(ConfigError::new(
             "server.grace_period_secs",
@@ -776,6 +794,7 @@ fn validate_server(
     Some(ServerConfig {
         grpc_addr: grpc_addr?,
         metrics_addr: metrics_addr?,
+        health_addr,
         data_dir: o.data_dir.clone().unwrap_or_else(|| s.data_dir.clone()),
         grace_period: Duration::from_secs(s.grace_period_secs),
         stream_buffer: s.stream_buffer,
@@ -960,6 +979,9 @@ pub fn restart_only_changes(old: &ServerConfig, new: &ServerConfig) -> Vec<&'sta
     }
     if old.metrics_addr != new.metrics_addr {
         changed.push("server.metrics_addr");
+    }
+    if old.health_addr != new.health_addr {
+        changed.push("server.health_addr");
     }
     if old.data_dir != new.data_dir {
         changed.push("server.data_dir");

@@ -64,10 +64,20 @@ fn token(role: &str) -> String {
     format!("test-token-{role}")
 }
 
-/// The main config: TLS, one client per role, a slow client, a small request limit.
-fn config() -> String {
-    let mut text = String::from(
-        "[tls]\ncert = \"tls/server.crt\"\nkey = \"tls/server.key\"\n\n[limits]\nmax_request_bytes = 4096\n\n",
+/// A port free a moment ago (for the health listener, whose address the test must know).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The main config: TLS, a plaintext health listener on `health_port`, one client per role, a
+/// slow client, a small request limit.
+fn config(health_port: u16) -> String {
+    let mut text = format!(
+        "[server]\nhealth_addr = \"127.0.0.1:{health_port}\"\n\n[tls]\ncert = \"tls/server.crt\"\nkey = \"tls/server.key\"\n\n[limits]\nmax_request_bytes = 4096\n\n",
     );
     for role in ROLES {
         text.push_str(&format!(
@@ -83,9 +93,13 @@ fn config() -> String {
 }
 
 async fn start(ca: &TestCa) -> TestDaemon {
+    start_with_health(ca, free_port()).await
+}
+
+async fn start_with_health(ca: &TestCa, health_port: u16) -> TestDaemon {
     let (cert, key) = ca.server_cert("first", 2099);
     TestDaemon::start_with(DaemonOptions {
-        config: Some(config()),
+        config: Some(config(health_port)),
         files: vec![
             ("tls/server.crt".into(), cert),
             ("tls/server.key".into(), key),
@@ -201,7 +215,8 @@ const METHODS: [(&str, &str); 6] = [
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_role_reaches_its_services_and_only_those_over_tls() {
     let ca = TestCa::new();
-    let daemon = start(&ca).await;
+    let health_port = free_port();
+    let daemon = start_with_health(&ca, health_port).await;
     let channel = tls_channel(&daemon, &ca).await;
     for role in ROLES {
         let auth = format!("Bearer {}", token(role));
@@ -224,6 +239,31 @@ async fn each_role_reaches_its_services_and_only_those_over_tls() {
     assert_eq!(
         status.status,
         tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+    // And on the plaintext health listener (for the kubelet's probe, which cannot do TLS); that
+    // listener serves nothing else.
+    let probe = Endpoint::from_shared(format!("http://127.0.0.1:{health_port}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let status = tonic_health::pb::health_client::HealthClient::new(probe.clone())
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        status.status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+    assert_eq!(
+        call(
+            &probe,
+            "Screening.Screen",
+            Some(&format!("Bearer {}", token("gateway")))
+        )
+        .await,
+        Code::Unimplemented
     );
     // The one compliance query that was let through is in the audit trail under its client.
     let audited =
@@ -494,5 +534,103 @@ async fn a_burst_beyond_the_store_queue_is_refused_at_once_and_the_daemon_recove
             &["limit=\"screen_queue\""]
         ) >= 1.0
     );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_at_its_stream_limit_makes_the_next_call_wait_and_counts_it() {
+    let daemon = TestDaemon::start_with(DaemonOptions {
+        config: Some("[limits]\nmax_concurrent_streams = 2\n".into()),
+        ..Default::default()
+    })
+    .await;
+    let hits = |scrape: &str| {
+        metric_value(
+            scrape,
+            "portcullis_limit_hits_total",
+            &["limit=\"concurrent_streams\""],
+        )
+    };
+    let before = hits(&daemon.scrape().await);
+    let channel = daemon.channel().await;
+    let mut open = Vec::new();
+    for i in 0..2 {
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tx.send(request(
+            JD_PORT,
+            &format!("1380013800{i}"),
+            "【京东】验证码：552901。",
+        ))
+        .await
+        .unwrap();
+        let mut answers = ScreeningClient::new(channel.clone())
+            .screen_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await
+            .unwrap()
+            .into_inner();
+        answers.message().await.unwrap().expect("a decision");
+        open.push((tx, answers));
+    }
+    assert!(hits(&daemon.scrape().await) >= before + 1.0);
+    // A third call on the same connection waits for a free stream...
+    let mut third = ScreeningClient::new(channel.clone());
+    let waiting = tokio::spawn(async move {
+        third
+            .screen(request(JD_PORT, SUB, "【京东】验证码：552901。"))
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "the third stream did not wait");
+    // ...and goes through once one closes.
+    drop(open.pop());
+    let answered = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the waiting call went through")
+        .unwrap();
+    assert!(answered.is_ok(), "{answered:?}");
+    drop(open);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_takes_a_token_and_a_ca() {
+    let ca = TestCa::new();
+    let daemon = start(&ca).await;
+    let ca_file = daemon.dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.pem).unwrap();
+    let target = format!("localhost:{}", daemon.grpc_addr.port());
+    let run = move |token: Option<String>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        cmd.args(["throttle", "status", "--target", &target, "--ca"])
+            .arg(&ca_file)
+            .env_remove("PORTCULLIS_TOKEN");
+        if let Some(t) = token {
+            cmd.args(["--token", &t]);
+        }
+        cmd.output().unwrap()
+    };
+    let ok = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(Some(token("operator")))
+    })
+    .await
+    .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    for (token, expect) in [
+        (None, "Unauthenticated"),
+        (Some(token("gateway")), "PermissionDenied"),
+    ] {
+        let run = run.clone();
+        let out = tokio::task::spawn_blocking(move || run(token))
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(expect), "{stderr}");
+    }
     daemon.stop().await;
 }
