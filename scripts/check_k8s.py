@@ -6,7 +6,7 @@ kubernetes-validate knows the core API's schemas but not CRDs, so:
    That is a typo check, not the operator's full CRD schema.
 2. The manifests agree with each other and with the daemon: the Service selects the Deployment's
    pods, the ServiceMonitor selects the Service and names one of its ports, the probes are gRPC
-   probes on the container's grpc port, and the ConfigMap's portcullis.toml binds /metrics on
+   probes on the container's plaintext health port, and the ConfigMap's portcullis.toml binds /metrics on
    0.0.0.0 at the container's metrics port (the daemon's default is loopback) and is mounted where
    the container's --config points.
 Exits non-zero with every problem listed. Usage: check_k8s.py [DIR]  (default deploy/k8s)
@@ -122,8 +122,8 @@ def main():
         grpc = container.get(probe, {}).get("grpc")
         if grpc is None:
             problems.append(f"deployment.yaml: {probe} is not a gRPC probe")
-        elif grpc.get("port") != cports.get("grpc"):
-            problems.append(f"deployment.yaml: {probe} probes port {grpc.get('port')}, not the grpc port")
+        elif grpc.get("port") != cports.get("health"):
+            problems.append(f"deployment.yaml: {probe} probes port {grpc.get('port')}, not the plaintext health port")
         elif grpc.get("service", "") != "":
             problems.append(f"deployment.yaml: {probe} asks for service {grpc['service']!r}; the daemon reports \"\"")
 
@@ -143,11 +143,19 @@ def main():
         problems.append(f"configmap.yaml: portcullis.toml does not parse: {e}")
         toml = {}
     server = toml.get("server", {})
-    for key, port_name in (("metrics_addr", "metrics"), ("grpc_addr", "grpc")):
+    for key, port_name in (("metrics_addr", "metrics"), ("grpc_addr", "grpc"), ("health_addr", "health")):
         addr = server.get(key, "")
         host, _, port = addr.rpartition(":")
         if host != "0.0.0.0" or port != str(cports.get(port_name)):
             problems.append(f"configmap.yaml: server.{key} = {addr!r}; the pod needs 0.0.0.0:{cports.get(port_name)}")
+    tls = toml.get("tls", {})
+    secret_mounts = [mounts[n] for n, v in volumes.items() if "secret" in v and n in mounts]
+    for key in ("cert", "key"):
+        path = tls.get(key, "")
+        if not any(path.startswith(m + "/") for m in secret_mounts):
+            problems.append(f"configmap.yaml: tls.{key} {path!r} is not in a mounted Secret")
+    if not toml.get("clients"):
+        problems.append("configmap.yaml: no [[clients]]: the daemon refuses to start open on 0.0.0.0")
     if server.get("data_dir") not in mounts.values():
         problems.append(f"configmap.yaml: server.data_dir {server.get('data_dir')!r} is not a mounted volume")
 

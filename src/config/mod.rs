@@ -1052,6 +1052,47 @@ mod tests {
     }
 
     #[test]
+    fn access_control_is_checked_and_open_only_on_loopback() {
+        let errors = load_text("[server]\ngrpc_addr = \"0.0.0.0:50051\"\n")
+            .err()
+            .unwrap();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.path == "clients" && e.message.contains("loopback")),
+            "{errors:?}"
+        );
+        let errors = load_text(
+            "[tls]\ncert = \"missing.crt\"\nkey = \"missing.key\"\n\n\
+             [[clients]]\nname = \"gw\"\ntoken_sha256 = \"pc_plaintext_token\"\nroles = [\"gateway\", \"root\"]\n\n\
+             [[clients]]\nname = \"gw\"\ntoken_sha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"\nroles = []\n",
+        )
+        .err()
+        .unwrap();
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        for expected in [
+            "tls.cert",
+            "clients[0].token_sha256",
+            "clients[0].roles",
+            "clients[1].name",
+            "clients[1].roles",
+        ] {
+            assert!(
+                paths.contains(&expected),
+                "{expected} missing from {paths:?}"
+            );
+        }
+        let config = load_text(
+            "[server]\ngrpc_addr = \"0.0.0.0:50051\"\n\n[[clients]]\nname = \"gw\"\n\
+             token_sha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"\nroles = [\"gateway\"]\n",
+        )
+        .map_err(|e| format!("{e:?}"))
+        .unwrap();
+        assert_eq!(config.server.access.clients.len(), 1);
+        assert_eq!(config.server.access.clients[0].rate_per_sec, 100_000);
+    }
+
+    #[test]
     fn every_error_is_reported_with_its_path() {
         let errors = load_text(
             "[server]\ngrpc_addr = \"nowhere\"\n[policy]\nmarketing_window = \"21:00-08:00\"\nmonitor_reasons = [\"NOPE\"]\n\

@@ -121,10 +121,18 @@ fn start_file_watcher(
         if matches!(event.kind, notify::EventKind::Access(_)) {
             return;
         }
+        // Kubernetes updates a mounted ConfigMap or Secret by swapping a `..data` symlink in the
+        // mount directory: the files' own paths see no event, the swap in their directory does.
+        let swapped = |p: &std::path::Path| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("..data"))
+        };
         let relevant = event.paths.iter().any(|p| {
-            targets
-                .iter()
-                .any(|t| p == t || p.parent() == Some(t.as_path()))
+            targets.iter().any(|t| {
+                p == t
+                    || p.parent() == Some(t.as_path())
+                    || (swapped(p) && p.parent() == t.parent())
+            })
         });
         if relevant {
             // A full channel means a reload is already pending.
