@@ -234,6 +234,8 @@ impl AsyncWrite for Connection {
     }
 }
 
+const MAX_HANDSHAKES: usize = 256;
+
 /// Accepts connections until `cancel`, handing each (after its handshake, for TLS) to the stream
 /// the gRPC server serves. A failed handshake is counted and logged at debug, never fatal.
 pub fn incoming(
@@ -244,6 +246,9 @@ pub fn incoming(
     cancel: CancellationToken,
 ) -> tokio_stream::wrappers::ReceiverStream<io::Result<Connection>> {
     let (tx, rx) = tokio::sync::mpsc::channel(64);
+    // Handshakes in progress at most; past it the accept loop waits and the kernel's backlog holds
+    // (then refuses) new connections, so a connection flood cannot grow memory here.
+    let handshakes = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
     tokio::spawn(async move {
         loop {
             let accepted = tokio::select! {
@@ -271,11 +276,15 @@ pub fn incoming(
                     }
                 }
                 Some(acceptor) => {
+                    let Ok(permit) = Arc::clone(&handshakes).acquire_owned().await else {
+                        return;
+                    };
                     let (acceptor, tx, metrics) =
                         (acceptor.clone(), tx.clone(), Arc::clone(&metrics));
                     tokio::spawn(async move {
                         handshake(acceptor, tcp, remote, info, handshake_timeout, metrics, tx)
                             .await;
+                        drop(permit);
                     });
                 }
             }
