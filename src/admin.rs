@@ -59,6 +59,8 @@ pub enum AdminError {
     Backup(sqlx::Error),
     #[error("output: {0}")]
     Output(std::io::Error),
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl AdminError {

@@ -42,8 +42,37 @@ pub enum Command {
     /// Client tokens for `[[clients]]`.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Load a running daemon through gRPC like a gateway; the last line is a JSON summary.
+    Loadgen(LoadgenArgs),
     #[command(flatten)]
     Admin(AdminCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LoadgenMode {
+    Unary,
+    Stream,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadgenArgs {
+    /// The daemon's gRPC address.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub target: String,
+    #[arg(long, value_enum)]
+    pub mode: LoadgenMode,
+    /// Messages in all.
+    #[arg(long, default_value_t = 100_000)]
+    pub messages: u64,
+    /// Concurrent calls (unary) or streams (stream).
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Messages per second in all (open loop); closed loop when absent.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Texts from a labeled TSV's `text` column; a built-in port-traffic mix otherwise.
+    #[arg(long, value_name = "FILE.tsv")]
+    pub data: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -29,6 +29,7 @@ pub mod config;
 pub mod domain;
 pub mod idempotency;
 pub mod ingress;
+pub mod loadgen;
 pub mod metrics;
 pub mod pipeline;
 pub mod reassembly;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::Parser;
 
 use portcullis::admin::{self, Outcome};
-use portcullis::cli::{AdminCommand, Cli, Command, TokenCommand, TokenNewArgs};
+use portcullis::cli::{AdminCommand, Cli, Command, LoadgenArgs, TokenCommand, TokenNewArgs};
 use portcullis::clock::SystemClock;
 use portcullis::config::{self, ConfigError, LogFormat};
 use portcullis::region::RegionTable;
@@ -42,6 +42,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Admin(command) => Ok(run_admin(command)),
         Command::Token(TokenCommand::New(args)) => Ok(new_token(&args)),
+        Command::Loadgen(args) => Ok(loadgen(&args)),
         Command::Train(args) => Ok(ExitCode::from(training::cli::train(&args))),
         Command::Eval(args) => Ok(ExitCode::from(training::cli::eval(&args))),
         Command::CheckConfig(args) => match config::load(&args.source(), &embedded_regions()?) {
@@ -88,6 +89,29 @@ fn embedded_regions() -> anyhow::Result<Arc<RegionTable>> {
 }
 
 /// The operator commands on a current-thread runtime: 0 clean, 1 a finding, 2 an error.
+fn loadgen(args: &LoadgenArgs) -> ExitCode {
+    // Two workers: the client must not be what limits the numbers on a small machine.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: runtime: {e}");
+            return ExitCode::from(EX_ERROR);
+        }
+    };
+    let stdout = std::io::stdout();
+    match runtime.block_on(portcullis::loadgen::run(args, &mut stdout.lock())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EX_ERROR)
+        }
+    }
+}
+
 fn new_token(args: &TokenNewArgs) -> ExitCode {
     use portcullis::ingress::grpc::access::Role;
     let bad: Vec<&String> = args

@@ -634,3 +634,51 @@ async fn the_cli_takes_a_token_and_a_ca() {
     }
     daemon.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loadgen_drives_a_tls_daemon_and_reports_refusals_by_code() {
+    let ca = TestCa::new();
+    let daemon = start(&ca).await;
+    let ca_file = daemon.dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.pem).unwrap();
+    let target = format!("localhost:{}", daemon.grpc_addr.port());
+    let run = move |mode: &str, token: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
+            .args(["loadgen", "--target", &target, "--mode", mode])
+            .args(["--messages", "300", "--concurrency", "3", "--token", token])
+            .arg("--ca")
+            .arg(&ca_file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let last = stdout.lines().last().unwrap().to_owned();
+        serde_json::from_str::<serde_json::Value>(&last).unwrap()
+    };
+    let gateway = token("gateway");
+    for mode in ["unary", "stream"] {
+        let (run, gateway) = (run.clone(), gateway.clone());
+        let summary = tokio::task::spawn_blocking(move || run(mode, &gateway))
+            .await
+            .unwrap();
+        assert_eq!(summary["mode"], mode, "{summary}");
+        assert_eq!(summary["messages"], 300, "{summary}");
+        assert_eq!(summary["errors"], 0, "{summary}");
+        assert!(summary["p99_us"].as_u64().unwrap() >= summary["p50_us"].as_u64().unwrap());
+    }
+    // The operator may not screen: every call is refused and counted by its code.
+    let operator = token("operator");
+    let summary = tokio::task::spawn_blocking(move || run("unary", &operator))
+        .await
+        .unwrap();
+    assert_eq!(summary["errors"], 300, "{summary}");
+    assert_eq!(
+        summary["errors_by_code"]["PermissionDenied"], 300,
+        "{summary}"
+    );
+    daemon.stop().await;
+}
