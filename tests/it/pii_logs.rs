@@ -210,6 +210,12 @@ async fn no_full_msisdn_at(level: &str) {
         log.iter().any(|l| l.contains("stopped")),
         "the log was captured: {log:?}"
     );
+    // The embedded default runs open, and says so at start.
+    assert!(
+        log.iter()
+            .any(|l| l.contains("WARN") && l.contains("access control is off")),
+        "no warning that the API is open: {log:?}"
+    );
     let mut secrets: Vec<String> = [
         CONSENTED,
         OPTED_OUT,
