@@ -93,6 +93,9 @@ pub mod flags {
     pub const SPACED_OUT: u32 = 1 << 4;
     /// 扣扣/企鹅 followed by a number was rewritten to "qq".
     pub const OBFUSCATED_QQ: u32 = 1 << 5;
+    /// Whitespace between two CJK characters was dropped ("春装到店啦   春暖花开"): rare in
+    /// written Chinese, common where a message's emoji or layout was stripped.
+    pub const CJK_SPACING: u32 = 1 << 6;
 }
 
 /// The automata are large; a configuration dump only needs their size.
@@ -586,6 +589,8 @@ impl<'a> Folder<'a> {
                     self.emit(' ');
                 } else if previous == '微' && c == '信' {
                     self.flags |= flags::OBFUSCATED_WECHAT;
+                } else {
+                    self.flags |= flags::CJK_SPACING;
                 }
             }
         }

@@ -66,6 +66,9 @@ pub struct Header {
     /// weights: changes whenever anything in the model changes.
     pub version: String,
     pub max_n: u8,
+    /// `FeatureSpec::cjk_spacing`; absent in older files: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cjk_spacing: bool,
     /// The idf table (`features::Idf`), stored before the heads' weights; none: plain tf.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idf: Option<IdfHeader>,
@@ -97,12 +100,17 @@ pub struct HeadHeader {
     pub bits: u8,
     pub labels: Vec<String>,
     pub bias: Vec<f32>,
-    /// weight = i8 * scale.
+    /// weight = i8 * scale (see `power`).
     pub scale: f32,
     /// Set when only this column has weights (the others are zero and not stored): a binary head
     /// whose margin is all that matters (the spam head's SVM) takes half the memory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub margin_column: Option<usize>,
+    /// Companded weights (margin-column heads only): weight = sign(q) · 127 · scale · (|q|/127)^power.
+    /// The SVM's weights are heavy-tailed (a few near the largest, most 100× smaller): with a
+    /// linear i8 scale most of them rounded to 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power: Option<f32>,
 }
 
 /// One softmax head.
@@ -115,8 +123,26 @@ pub struct Head {
     pub scale: f32,
     /// See `HeadHeader::margin_column`.
     pub margin_column: Option<usize>,
+    /// See `HeadHeader::power`.
+    pub power: Option<f32>,
+    /// The weight of each stored byte (`q as u8` indexes it): `levels(scale, power)`.
+    pub levels: Vec<f32>,
     /// buckets × stored columns (labels, or 1 with `margin_column`), bucket-major.
     pub weights: Vec<i8>,
+}
+
+/// The weight each i8 stands for, indexed by the byte (`q as u8`): q × scale, or companded with
+/// `power` (`HeadHeader::power`).
+pub fn levels(scale: f32, power: Option<f32>) -> Vec<f32> {
+    (0..=255u8)
+        .map(|b| {
+            let q = f32::from(b as i8);
+            match power {
+                Some(p) => q.signum() * 127.0 * scale * (q.abs().min(127.0) / 127.0).powf(p),
+                None => q * scale,
+            }
+        })
+        .collect()
 }
 
 impl Head {
@@ -153,10 +179,10 @@ impl Head {
             let mut acc = 0.0f32;
             for &(hash, value) in features {
                 if let Some(&w) = self.weights.get(features::bucket(hash, self.bits)) {
-                    acc += f32::from(w) * value;
+                    acc += self.levels[usize::from(w as u8)] * value;
                 }
             }
-            out[c] += acc * self.scale;
+            out[c] += acc;
             return;
         }
         let mut acc = [0.0f32; 32];
@@ -209,7 +235,7 @@ impl Head {
             Some(_) => 0,
             None => self.weights.get(row + c).copied().unwrap_or(0),
         };
-        (f32::from(column(a)) - f32::from(column(b))) * self.scale
+        self.levels[usize::from(column(a) as u8)] - self.levels[usize::from(column(b) as u8)]
     }
 }
 
@@ -282,6 +308,7 @@ impl ContentModel {
         }
         let spec = FeatureSpec {
             max_n: header.max_n,
+            cjk_spacing: header.cjk_spacing,
         };
         let idf = match header.idf {
             Some(t) => {
@@ -310,6 +337,14 @@ impl ContentModel {
                     h.name, h.bits
                 ));
             }
+            if let Some(p) = h.power
+                && (h.margin_column.is_none() || !(p.is_finite() && (0.25..=8.0).contains(&p)))
+            {
+                return Err(format!(
+                    "head {}: power {p} (0.25..=8, margin-column heads only)",
+                    h.name
+                ));
+            }
             let stored = match h.margin_column {
                 Some(c) if c < k => 1,
                 Some(c) => return Err(format!("head {}: margin column {c} of {k}", h.name)),
@@ -327,6 +362,8 @@ impl ContentModel {
                 bias: h.bias.clone(),
                 scale: h.scale,
                 margin_column: h.margin_column,
+                power: h.power,
+                levels: levels(h.scale, h.power),
                 weights,
             });
         }
@@ -615,6 +652,13 @@ impl ServingModel {
                 syms[n] = b;
                 n += 1;
             }
+        }
+        if self.model.spec.cjk_spacing
+            && norm.flags & crate::pipeline::normalize::flags::CJK_SPACING != 0
+            && n < syms.len()
+        {
+            syms[n] = features::cjk_spacing_hash();
+            n += 1;
         }
         features::extract_from_text(self.model.spec, &syms[..n], self.model.idf.as_ref(), s);
         let compliant = norm.signature.is_some() && norm.optout_notice;
