@@ -1559,8 +1559,18 @@ mod tests {
     fn spaced_homophone_wechat_with_fullwidth_id() {
         let n = normalize("加 薇 信：ABC１２３ 领取福利");
         assert_eq!(n.text, "加微信:abc123 领取福利");
-        assert_eq!(n.flags, FULLWIDTH | OBFUSCATED_WECHAT);
+        // 加 薇: CJK spacing too (微 信 alone only counts as the WeChat spelling).
+        assert_eq!(n.flags, FULLWIDTH | OBFUSCATED_WECHAT | CJK_SPACING);
         assert_eq!(n.signature, None);
+    }
+
+    #[test]
+    fn whitespace_between_cjk_is_dropped_and_noted() {
+        let n = normalize("春装到店啦   春暖花开");
+        assert_eq!(n.text, "春装到店啦春暖花开");
+        assert_eq!(n.flags, CJK_SPACING);
+        assert_eq!(normalize("春装到店啦, 春暖花开").flags, 0);
+        assert_eq!(normalize("code 1234 ok").flags, 0);
     }
 
     #[test]

@@ -97,9 +97,9 @@ impl Default for TrainOptions {
             binary_weight: 1.0,
             spam_threshold: None,
             spam_skip: Vec::new(),
-            // Both chosen on the zh dev folds (docs/model-card.md, "zh dev search").
-            spam_power: Some(2.0),
-            cjk_spacing: true,
+            // Off: the shipped model was trained without them (docs/model-card.md, "zh dev search").
+            spam_power: None,
+            cjk_spacing: false,
         }
     }
 }
@@ -387,6 +387,13 @@ pub fn train(
             "--max-n {} outside 1..={}",
             opts.max_n,
             features::MAX_N
+        )));
+    }
+    if let Some(p) = opts.spam_power
+        && !(p.is_finite() && (0.25..=8.0).contains(&p))
+    {
+        return Err(TrainError::Invalid(format!(
+            "--spam-power {p} outside 0.25..=8"
         )));
     }
     let spec = FeatureSpec {
@@ -833,6 +840,21 @@ fn fit_one_vs_rest(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn companded_quantization_keeps_small_weights() {
+        let mut head = TrainHead::new(SPAM_HEAD, vec!["ham".into(), "spam".into()], 8);
+        head.weights[1] = 8.0; // bucket 0, spam column
+        head.weights[3] = 0.05;
+        head.weights[5] = -0.3;
+        let linear = head.quantize(Some(1), None);
+        assert_eq!(linear.weights[1], 1); // 0.05 / (8 / 127) = 0.79
+        let q = head.quantize(Some(1), Some(2.0));
+        let w = |b: usize| q.levels[usize::from(q.weights[b] as u8)];
+        assert_eq!(w(0), 8.0);
+        assert!((w(1) - 0.05).abs() < 0.01, "{}", w(1));
+        assert!((w(2) + 0.3).abs() < 0.02, "{}", w(2));
+    }
 
     #[test]
     fn platt_recovers_a_known_scaling() {

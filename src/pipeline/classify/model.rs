@@ -9,7 +9,8 @@
 //!
 //! File format (gzip of): magic `PCMODEL\0`, u32 format version, u32 header length, the header as
 //! JSON (heads with their table sizes, feature spec, idf table size, calibration, provenance), then
-//! the idf table as u8 (when there is one), then each head's weights as i8 (bucket-major, one scale per head), then a SHA-256 of everything before it. A file that fails any check is
+//! the idf table as u8 (when there is one), then each head's weights as i8 (bucket-major, one scale per head;
+//! a margin-column head may store them companded, `HeadHeader::power`), then a SHA-256 of everything before it. A file that fails any check is
 //! refused with the reason, and the model already serving keeps serving.
 
 use std::fmt;
@@ -755,6 +756,22 @@ impl ServingModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn companded_levels_are_odd_increasing_and_end_at_the_linear_maximum() {
+        let lin = levels(0.5, None);
+        let pow = levels(0.5, Some(2.0));
+        assert_eq!(lin[1], 0.5);
+        assert_eq!(pow[127], lin[127]);
+        assert_eq!(pow[0], 0.0);
+        for q in 1..=127i8 {
+            let (i, n) = (usize::from(q as u8), usize::from((-q) as u8));
+            assert_eq!(pow[n], -pow[i]);
+            assert!(pow[i] > pow[i - 1], "{q}");
+        }
+        // Power 2: the smallest step is 127² times finer than the largest level.
+        assert!((pow[1] - 0.5 / 127.0).abs() < 1e-6, "{}", pow[1]);
+    }
 
     /// A well-formed file of `format` with an empty header: only the version is wrong.
     fn file_of_format(format: u32) -> Vec<u8> {
