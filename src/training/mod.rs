@@ -323,7 +323,7 @@ impl TrainHead {
                     let q = (127.0 * (w.abs() / (127.0 * scale)).powf(1.0 / p))
                         .round()
                         .clamp(0.0, 127.0) as i8;
-                    let q = [q.saturating_sub(1), q, q.saturating_add(1).min(127)]
+                    let q = [(q - 1).max(0), q, q.saturating_add(1)]
                         .into_iter()
                         .min_by(|a, b| {
                             let d = |x: &i8| (levels[usize::from(*x as u8)] - w.abs()).abs();
