@@ -178,6 +178,16 @@ impl Head {
         out[..k].copy_from_slice(&self.bias);
         if let Some(c) = self.margin_column {
             let mut acc = 0.0f32;
+            if self.power.is_none() {
+                // Linear: the multiply by `scale` once, after the sum (the hot path of serving).
+                for &(hash, value) in features {
+                    if let Some(&w) = self.weights.get(features::bucket(hash, self.bits)) {
+                        acc += f32::from(w) * value;
+                    }
+                }
+                out[c] += acc * self.scale;
+                return;
+            }
             for &(hash, value) in features {
                 if let Some(&w) = self.weights.get(features::bucket(hash, self.bits)) {
                     acc += self.levels[usize::from(w as u8)] * value;
