@@ -529,6 +529,13 @@ pub struct TrainArgs {
     /// Labels whose rows do not train the spam head (comma-separated, e.g. MARKETING).
     #[arg(long, value_name = "LABELS", value_delimiter = ',')]
     pub spam_skip: Vec<String>,
+    /// Store the spam head's i8 weights companded with this power (weight ∝ (|q|/127)^P; 2 keeps
+    /// the many small SVM weights that a linear scale rounds to 0). Without it: linear.
+    #[arg(long, value_name = "P")]
+    pub spam_power: Option<f32>,
+    /// Add the feature "whitespace between CJK characters was dropped" (stored in the model).
+    #[arg(long)]
+    pub cjk_spacing: bool,
 }
 
 #[derive(Debug, Args)]

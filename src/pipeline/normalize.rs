@@ -93,6 +93,9 @@ pub mod flags {
     pub const SPACED_OUT: u32 = 1 << 4;
     /// 扣扣/企鹅 followed by a number was rewritten to "qq".
     pub const OBFUSCATED_QQ: u32 = 1 << 5;
+    /// Whitespace between two CJK characters was dropped ("春装到店啦   春暖花开"): rare in
+    /// written Chinese, common where a message's emoji or layout was stripped.
+    pub const CJK_SPACING: u32 = 1 << 6;
 }
 
 /// The automata are large; a configuration dump only needs their size.
@@ -586,6 +589,8 @@ impl<'a> Folder<'a> {
                     self.emit(' ');
                 } else if previous == '微' && c == '信' {
                     self.flags |= flags::OBFUSCATED_WECHAT;
+                } else {
+                    self.flags |= flags::CJK_SPACING;
                 }
             }
         }
@@ -1554,8 +1559,18 @@ mod tests {
     fn spaced_homophone_wechat_with_fullwidth_id() {
         let n = normalize("加 薇 信：ABC１２３ 领取福利");
         assert_eq!(n.text, "加微信:abc123 领取福利");
-        assert_eq!(n.flags, FULLWIDTH | OBFUSCATED_WECHAT);
+        // 加 薇: CJK spacing too (微 信 alone only counts as the WeChat spelling).
+        assert_eq!(n.flags, FULLWIDTH | OBFUSCATED_WECHAT | CJK_SPACING);
         assert_eq!(n.signature, None);
+    }
+
+    #[test]
+    fn whitespace_between_cjk_is_dropped_and_noted() {
+        let n = normalize("春装到店啦   春暖花开");
+        assert_eq!(n.text, "春装到店啦春暖花开");
+        assert_eq!(n.flags, CJK_SPACING);
+        assert_eq!(normalize("春装到店啦, 春暖花开").flags, 0);
+        assert_eq!(normalize("code 1234 ok").flags, 0);
     }
 
     #[test]

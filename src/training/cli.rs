@@ -50,6 +50,8 @@ fn run_train(args: &TrainArgs) -> Result<(), String> {
         binary_weight: args.binary_weight,
         spam_threshold: args.spam_threshold,
         spam_skip: args.spam_skip.clone(),
+        spam_power: args.spam_power,
+        cjk_spacing: args.cjk_spacing,
         // The category head's settings (one-vs-rest SVMs, C, fbs row weight) have no flags.
         ..TrainOptions::default()
     };

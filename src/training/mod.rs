@@ -71,6 +71,10 @@ pub struct TrainOptions {
     /// Labels whose rows do not train the spam head (they still train their own heads), e.g. port
     /// MARKETING: whether a promotion is spam is decided by consent and opt-out policy, not text.
     pub spam_skip: Vec<String>,
+    /// Companding power of the spam head's i8 weights (`HeadHeader::power`); None: linear.
+    pub spam_power: Option<f32>,
+    /// The feature "whitespace between CJK characters was dropped" (`FeatureSpec::cjk_spacing`).
+    pub cjk_spacing: bool,
 }
 
 impl Default for TrainOptions {
@@ -93,6 +97,9 @@ impl Default for TrainOptions {
             binary_weight: 1.0,
             spam_threshold: None,
             spam_skip: Vec::new(),
+            // Off: the shipped model was trained without them (docs/model-card.md, "zh dev search").
+            spam_power: None,
+            cjk_spacing: false,
         }
     }
 }
@@ -178,6 +185,11 @@ impl Featurizer {
             .symbols
             .iter()
             .filter_map(|id| self.symbol_hashes.get(usize::from(id.0)).copied())
+            .chain(
+                (self.spec.cjk_spacing
+                    && self.norm.flags & crate::pipeline::normalize::flags::CJK_SPACING != 0)
+                    .then(features::cjk_spacing_hash),
+            )
             .collect();
         features::extract(
             self.spec,
@@ -291,8 +303,9 @@ impl TrainHead {
         }
     }
 
-    /// i8 weights with one scale; with `margin_column`, only that column (the others are zero).
-    fn quantize(&self, margin_column: Option<usize>) -> Head {
+    /// i8 weights with one scale; with `margin_column`, only that column (the others are zero),
+    /// companded with `power` when given (`HeadHeader::power`).
+    fn quantize(&self, margin_column: Option<usize>, power: Option<f32>) -> Head {
         let k = self.labels.len();
         let kept: Vec<f32> = match margin_column {
             Some(c) => self.weights.iter().skip(c).step_by(k).copied().collect(),
@@ -300,6 +313,28 @@ impl TrainHead {
         };
         let max = kept.iter().fold(0.0f32, |m, w| m.max(w.abs()));
         let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+        let power = power.filter(|_| margin_column.is_some());
+        let levels = crate::pipeline::classify::model::levels(scale, power);
+        let weights = kept
+            .iter()
+            .map(|&w| match power {
+                // The nearest level: levels 0..=127 are increasing.
+                Some(p) => {
+                    let q = (127.0 * (w.abs() / (127.0 * scale)).powf(1.0 / p))
+                        .round()
+                        .clamp(0.0, 127.0) as i8;
+                    let q = [(q - 1).max(0), q, q.saturating_add(1)]
+                        .into_iter()
+                        .min_by(|a, b| {
+                            let d = |x: &i8| (levels[usize::from(*x as u8)] - w.abs()).abs();
+                            d(a).total_cmp(&d(b))
+                        })
+                        .unwrap_or(q);
+                    if w < 0.0 { -q } else { q }
+                }
+                None => (w / scale).round().clamp(-127.0, 127.0) as i8,
+            })
+            .collect();
         Head {
             name: self.name.clone(),
             bits: self.bits,
@@ -307,10 +342,9 @@ impl TrainHead {
             bias: self.bias.clone(),
             scale,
             margin_column,
-            weights: kept
-                .iter()
-                .map(|w| (w / scale).round().clamp(-127.0, 127.0) as i8)
-                .collect(),
+            power,
+            levels,
+            weights,
         }
     }
 }
@@ -355,7 +389,17 @@ pub fn train(
             features::MAX_N
         )));
     }
-    let spec = FeatureSpec { max_n: opts.max_n };
+    if let Some(p) = opts.spam_power
+        && !(p.is_finite() && (0.25..=8.0).contains(&p))
+    {
+        return Err(TrainError::Invalid(format!(
+            "--spam-power {p} outside 0.25..=8"
+        )));
+    }
+    let spec = FeatureSpec {
+        max_n: opts.max_n,
+        cjk_spacing: opts.cjk_spacing,
+    };
     let has = |f: &dyn Fn(&Targets) -> bool| examples.iter().any(|e| f(&e.targets));
     if !has(&|t| t.spam == Some(true)) || !has(&|t| t.spam == Some(false)) {
         return Err(TrainError::Invalid(
@@ -531,11 +575,12 @@ pub fn train(
     let quantized: Vec<Head> = heads
         .iter()
         .enumerate()
-        .map(|(i, h)| h.quantize((i == 0).then_some(spam_cols.0)))
+        .map(|(i, h)| h.quantize((i == 0).then_some(spam_cols.0), opts.spam_power))
         .collect();
     let mut header = Header {
         version: String::new(),
         max_n: spec.max_n,
+        cjk_spacing: spec.cjk_spacing,
         idf: idf.as_ref().map(|t| IdfHeader {
             bits: t.bits,
             scale: t.scale,
@@ -549,6 +594,7 @@ pub fn train(
                 bias: h.bias.clone(),
                 scale: h.scale,
                 margin_column: h.margin_column,
+                power: h.power,
             })
             .collect(),
         calibration,
@@ -794,6 +840,21 @@ fn fit_one_vs_rest(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn companded_quantization_keeps_small_weights() {
+        let mut head = TrainHead::new(SPAM_HEAD, vec!["ham".into(), "spam".into()], 8);
+        head.weights[1] = 8.0; // bucket 0, spam column
+        head.weights[3] = 0.05;
+        head.weights[5] = -0.3;
+        let linear = head.quantize(Some(1), None);
+        assert_eq!(linear.weights[1], 1); // 0.05 / (8 / 127) = 0.79
+        let q = head.quantize(Some(1), Some(2.0));
+        let w = |b: usize| q.levels[usize::from(q.weights[b] as u8)];
+        assert_eq!(w(0), 8.0);
+        assert!((w(1) - 0.05).abs() < 0.01, "{}", w(1));
+        assert!((w(2) + 0.3).abs() < 0.02, "{}", w(2));
+    }
 
     #[test]
     fn platt_recovers_a_known_scaling() {

@@ -105,6 +105,70 @@ fn training_is_deterministic_and_eval_reports_the_fixture_numbers() {
 }
 
 #[test]
+fn a_companded_model_with_cjk_spacing_is_deterministic_and_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = repo_path("tests/it/fixtures/model_train.tsv");
+    let run = |out: &std::path::Path, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--seed",
+            "7",
+            "--bits",
+            "16",
+            "--head-bits",
+            "14",
+        ];
+        args.extend_from_slice(extra);
+        let o = portcullis(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let flags = ["--spam-power", "2", "--cjk-spacing"];
+    let (a, b, plain) = (
+        dir.path().join("a.pcm"),
+        dir.path().join("b.pcm"),
+        dir.path().join("plain.pcm"),
+    );
+    run(&a, &flags);
+    run(&b, &flags);
+    run(&plain, &[]);
+    let bytes = std::fs::read(&a).unwrap();
+    assert_eq!(bytes, std::fs::read(&b).unwrap(), "same seed, other bytes");
+    assert_ne!(
+        bytes,
+        std::fs::read(&plain).unwrap(),
+        "the flags change nothing"
+    );
+    let spam = repo_path("tests/it/fixtures/model_eval_spam.tsv");
+    let o = portcullis(&[
+        "eval",
+        "--model",
+        a.to_str().unwrap(),
+        "--data",
+        spam.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let sh: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
+    assert!(sh["accuracy"].as_f64().unwrap() > 0.75, "{sh}");
+    // Out of range: refused with the flag's name.
+    let o = portcullis(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        a.to_str().unwrap(),
+        "--spam-power",
+        "20",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--spam-power"));
+}
+
+#[test]
 fn eval_names_the_line_of_a_label_the_model_never_learnt() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.pcm");

@@ -38,6 +38,8 @@ pub const MAX_N: usize = 5;
 pub struct FeatureSpec {
     /// n-grams of 1..=max_n characters.
     pub max_n: u8,
+    /// One feature more when whitespace between CJK characters was dropped (`cjk_spacing_hash`).
+    pub cjk_spacing: bool,
 }
 
 const NGRAM_SEED: u64 = 0xCBF2_9CE4_8422_2325;
@@ -70,6 +72,11 @@ pub fn symbol_hashes(rules: &super::rules::RuleSet) -> Vec<u64> {
     (0..rules.symbol_count())
         .map(|i| symbol_hash(rules.symbol_name(super::SymbolId(i as u16))))
         .collect()
+}
+
+/// The hash of the feature "whitespace between CJK characters was dropped" (`flags::CJK_SPACING`).
+pub fn cjk_spacing_hash() -> u64 {
+    symbol_hash("\x01flag:cjk_spacing")
 }
 
 /// The bucket of hash `h` in a table of 2^bits (Fibonacci hashing: the top bits of a multiply are
@@ -325,7 +332,10 @@ mod tests {
 
     #[test]
     fn features_are_unit_norm_and_distinct() {
-        let spec = FeatureSpec { max_n: 3 };
+        let spec = FeatureSpec {
+            max_n: 3,
+            cjk_spacing: false,
+        };
         let n = norm("恭喜您获得大奖，请点击领取");
         let mut s = FeatureScratch::default();
         extract(spec, &n, &[symbol_hash("HAS_URL")], None, &mut s);
@@ -340,7 +350,10 @@ mod tests {
 
     #[test]
     fn incremental_hashes_are_the_window_hashes_with_counts() {
-        let spec = FeatureSpec { max_n: 3 };
+        let spec = FeatureSpec {
+            max_n: 3,
+            cjk_spacing: false,
+        };
         let n = norm("退订退订回T");
         let mut s = FeatureScratch::default();
         extract(spec, &n, &[], None, &mut s);
@@ -367,7 +380,10 @@ mod tests {
 
     #[test]
     fn idf_weights_rare_ngrams_and_drops_unseen_ones() {
-        let spec = FeatureSpec { max_n: 2 };
+        let spec = FeatureSpec {
+            max_n: 2,
+            cjk_spacing: false,
+        };
         let rows: Vec<Vec<(u64, f32)>> = ["贷款利息低", "贷款快", "中奖了"]
             .iter()
             .map(|t| {
@@ -396,7 +412,10 @@ mod tests {
 
     #[test]
     fn same_text_different_numbers_same_features() {
-        let spec = FeatureSpec { max_n: 3 };
+        let spec = FeatureSpec {
+            max_n: 3,
+            cjk_spacing: false,
+        };
         let mut a = FeatureScratch::default();
         let mut b = FeatureScratch::default();
         extract(

@@ -9,7 +9,8 @@
 //!
 //! File format (gzip of): magic `PCMODEL\0`, u32 format version, u32 header length, the header as
 //! JSON (heads with their table sizes, feature spec, idf table size, calibration, provenance), then
-//! the idf table as u8 (when there is one), then each head's weights as i8 (bucket-major, one scale per head), then a SHA-256 of everything before it. A file that fails any check is
+//! the idf table as u8 (when there is one), then each head's weights as i8 (bucket-major, one scale per head;
+//! a margin-column head may store them companded, `HeadHeader::power`), then a SHA-256 of everything before it. A file that fails any check is
 //! refused with the reason, and the model already serving keeps serving.
 
 use std::fmt;
@@ -66,6 +67,9 @@ pub struct Header {
     /// weights: changes whenever anything in the model changes.
     pub version: String,
     pub max_n: u8,
+    /// `FeatureSpec::cjk_spacing`; absent in older files: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cjk_spacing: bool,
     /// The idf table (`features::Idf`), stored before the heads' weights; none: plain tf.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idf: Option<IdfHeader>,
@@ -97,12 +101,17 @@ pub struct HeadHeader {
     pub bits: u8,
     pub labels: Vec<String>,
     pub bias: Vec<f32>,
-    /// weight = i8 * scale.
+    /// weight = i8 * scale (see `power`).
     pub scale: f32,
     /// Set when only this column has weights (the others are zero and not stored): a binary head
     /// whose margin is all that matters (the spam head's SVM) takes half the memory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub margin_column: Option<usize>,
+    /// Companded weights (margin-column heads only): weight = sign(q) · 127 · scale · (|q|/127)^power.
+    /// The SVM's weights are heavy-tailed (a few near the largest, most 100× smaller): with a
+    /// linear i8 scale most of them rounded to 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power: Option<f32>,
 }
 
 /// One softmax head.
@@ -115,8 +124,26 @@ pub struct Head {
     pub scale: f32,
     /// See `HeadHeader::margin_column`.
     pub margin_column: Option<usize>,
+    /// See `HeadHeader::power`.
+    pub power: Option<f32>,
+    /// The weight of each stored byte (`q as u8` indexes it): `levels(scale, power)`.
+    pub levels: Vec<f32>,
     /// buckets × stored columns (labels, or 1 with `margin_column`), bucket-major.
     pub weights: Vec<i8>,
+}
+
+/// The weight each i8 stands for, indexed by the byte (`q as u8`): q × scale, or companded with
+/// `power` (`HeadHeader::power`).
+pub fn levels(scale: f32, power: Option<f32>) -> Vec<f32> {
+    (0..=255u8)
+        .map(|b| {
+            let q = f32::from(b as i8);
+            match power {
+                Some(p) => q.signum() * 127.0 * scale * (q.abs().min(127.0) / 127.0).powf(p),
+                None => q * scale,
+            }
+        })
+        .collect()
 }
 
 impl Head {
@@ -151,12 +178,22 @@ impl Head {
         out[..k].copy_from_slice(&self.bias);
         if let Some(c) = self.margin_column {
             let mut acc = 0.0f32;
+            if self.power.is_none() {
+                // Linear: the multiply by `scale` once, after the sum (the hot path of serving).
+                for &(hash, value) in features {
+                    if let Some(&w) = self.weights.get(features::bucket(hash, self.bits)) {
+                        acc += f32::from(w) * value;
+                    }
+                }
+                out[c] += acc * self.scale;
+                return;
+            }
             for &(hash, value) in features {
                 if let Some(&w) = self.weights.get(features::bucket(hash, self.bits)) {
-                    acc += f32::from(w) * value;
+                    acc += self.levels[usize::from(w as u8)] * value;
                 }
             }
-            out[c] += acc * self.scale;
+            out[c] += acc;
             return;
         }
         let mut acc = [0.0f32; 32];
@@ -209,7 +246,7 @@ impl Head {
             Some(_) => 0,
             None => self.weights.get(row + c).copied().unwrap_or(0),
         };
-        (f32::from(column(a)) - f32::from(column(b))) * self.scale
+        self.levels[usize::from(column(a) as u8)] - self.levels[usize::from(column(b) as u8)]
     }
 }
 
@@ -282,6 +319,7 @@ impl ContentModel {
         }
         let spec = FeatureSpec {
             max_n: header.max_n,
+            cjk_spacing: header.cjk_spacing,
         };
         let idf = match header.idf {
             Some(t) => {
@@ -310,6 +348,14 @@ impl ContentModel {
                     h.name, h.bits
                 ));
             }
+            if let Some(p) = h.power
+                && (h.margin_column.is_none() || !(p.is_finite() && (0.25..=8.0).contains(&p)))
+            {
+                return Err(format!(
+                    "head {}: power {p} (0.25..=8, margin-column heads only)",
+                    h.name
+                ));
+            }
             let stored = match h.margin_column {
                 Some(c) if c < k => 1,
                 Some(c) => return Err(format!("head {}: margin column {c} of {k}", h.name)),
@@ -327,6 +373,8 @@ impl ContentModel {
                 bias: h.bias.clone(),
                 scale: h.scale,
                 margin_column: h.margin_column,
+                power: h.power,
+                levels: levels(h.scale, h.power),
                 weights,
             });
         }
@@ -616,6 +664,13 @@ impl ServingModel {
                 n += 1;
             }
         }
+        if self.model.spec.cjk_spacing
+            && norm.flags & crate::pipeline::normalize::flags::CJK_SPACING != 0
+            && n < syms.len()
+        {
+            syms[n] = features::cjk_spacing_hash();
+            n += 1;
+        }
         features::extract_from_text(self.model.spec, &syms[..n], self.model.idf.as_ref(), s);
         let compliant = norm.signature.is_some() && norm.optout_notice;
         self.conclude(s, compliant)
@@ -711,6 +766,22 @@ impl ServingModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn companded_levels_are_odd_increasing_and_end_at_the_linear_maximum() {
+        let lin = levels(0.5, None);
+        let pow = levels(0.5, Some(2.0));
+        assert_eq!(lin[1], 0.5);
+        assert_eq!(pow[127], lin[127]);
+        assert_eq!(pow[0], 0.0);
+        for q in 1..=127i8 {
+            let (i, n) = (usize::from(q as u8), usize::from((-q) as u8));
+            assert_eq!(pow[n], -pow[i]);
+            assert!(pow[i] > pow[i - 1], "{q}");
+        }
+        // Power 2: the smallest step is 127² times finer than the largest level.
+        assert!((pow[1] - 0.5 / 127.0).abs() < 1e-6, "{}", pow[1]);
+    }
 
     /// A well-formed file of `format` with an empty header: only the version is wrong.
     fn file_of_format(format: u32) -> Vec<u8> {
