@@ -193,7 +193,7 @@ fn describe() {
     metrics::describe_counter!(
         STORE_BACKPRESSURE_TOTAL,
         Unit::Count,
-        "Writes that found the store writer's queue full and waited for room."
+        "Writes that found the store writer's queue full: they waited for room, or a unary Screen was refused."
     );
     metrics::describe_gauge!(
         STORE_QUEUE_DEPTH,
