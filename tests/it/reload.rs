@@ -138,3 +138,49 @@ async fn a_new_keyword_list_entry_takes_effect_without_a_restart() {
     );
     d.stop().await;
 }
+
+/// Kubernetes' atomic writer updates a mounted ConfigMap or Secret by writing a new timestamped
+/// directory and renaming a `..data` symlink onto it; the files themselves are symlinks through
+/// `..data` and see no event of their own. The reload must still happen.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_kubelet_style_symlink_swap_reloads() {
+    use std::os::unix::fs::symlink;
+    let senders = std::fs::read_to_string(repo_path("config/senders.toml")).unwrap();
+    let mount = tempfile::tempdir().unwrap();
+    let m = mount.path();
+    std::fs::create_dir(m.join("..2026_12_06_a")).unwrap();
+    std::fs::write(m.join("..2026_12_06_a/senders.toml"), &senders).unwrap();
+    symlink("..2026_12_06_a", m.join("..data")).unwrap();
+    symlink("..data/senders.toml", m.join("senders.toml")).unwrap();
+    let d = TestDaemon::start_with(DaemonOptions {
+        config: Some(format!(
+            "[files]\nsenders = \"{}\"\n",
+            m.join("senders.toml").display()
+        )),
+        ..Default::default()
+    })
+    .await;
+    let text = "【携程旅行】您预订的11月25日上海-北京MU5101航班已出票，请提前2小时到达机场。";
+    let before = d.screen(request(NEW_PORT, "13800138000", text)).await;
+    assert_eq!(before.reasons[0].code(), ReasonCode::ReasonSenderUnknown);
+
+    // What kubelet does: new directory, `..data_tmp` pointing at it, renamed over `..data`.
+    std::fs::create_dir(m.join("..2026_12_06_b")).unwrap();
+    std::fs::write(
+        m.join("..2026_12_06_b/senders.toml"),
+        format!("{senders}{NEW_SENDER}"),
+    )
+    .unwrap();
+    symlink("..2026_12_06_b", m.join("..data_tmp")).unwrap();
+    std::fs::rename(m.join("..data_tmp"), m.join("..data")).unwrap();
+    std::fs::remove_dir_all(m.join("..2026_12_06_a")).unwrap();
+
+    let after = screen_until(&d, NEW_PORT, text, |d| d.verdict() == Verdict::Release).await;
+    assert_eq!(
+        after.verdict(),
+        Verdict::Release,
+        "the swapped file never took effect: {after:?}"
+    );
+    d.stop().await;
+}
