@@ -498,8 +498,8 @@ pub struct EdgeMetrics {
     pub concurrent_streams: Counter,
     pub client_rate: Counter,
     pub screen_queue: Counter,
-    unauthenticated: Counter,
-    permission_denied: Counter,
+    pub unauthenticated: Counter,
+    pub permission_denied: Counter,
     pub tls_handshake_failures: Counter,
     pub tls_cert_expiry: Gauge,
 }
@@ -517,15 +517,6 @@ impl EdgeMetrics {
             permission_denied: metrics::counter!(ACCESS_DENIED_TOTAL, "code" => "permission_denied"),
             tls_handshake_failures: metrics::counter!(TLS_HANDSHAKE_FAILURES_TOTAL),
             tls_cert_expiry: metrics::gauge!(TLS_CERT_EXPIRY),
-        }
-    }
-
-    /// Counts a refusal by the access layer (`client_rate` is a limit, the others are denials).
-    pub fn denied(&self, kind: &str) {
-        match kind {
-            "client_rate" => self.client_rate.increment(1),
-            "permission_denied" => self.permission_denied.increment(1),
-            _ => self.unauthenticated.increment(1),
         }
     }
 }

@@ -300,6 +300,17 @@ enum Denial {
 }
 
 impl Denial {
+    /// `client_rate` is a limit; the others are access refusals.
+    fn count(&self, metrics: &EdgeMetrics) {
+        match self {
+            Denial::NoToken | Denial::Malformed | Denial::UnknownToken => {
+                metrics.unauthenticated.increment(1)
+            }
+            Denial::Role { .. } => metrics.permission_denied.increment(1),
+            Denial::Rate { .. } => metrics.client_rate.increment(1),
+        }
+    }
+
     fn status(&self, path: &str) -> Status {
         match self {
             Denial::NoToken => Status::unauthenticated(
@@ -432,7 +443,7 @@ where
                 }
             }
             Err(denial) => {
-                layer.metrics.denied(denial_kind(&denial));
+                denial.count(&layer.metrics);
                 let status = denial.status(req.uri().path());
                 return Box::pin(async move { Ok(status.into_http()) });
             }
@@ -450,22 +461,11 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             let response = inner.call(req).await?;
-            let too_large = response
-                .headers()
-                .get("grpc-message")
-                .and_then(|m| m.to_str().ok())
-                .is_some_and(|m| percent_decoded_starts_with(m, TOO_LARGE));
-            if too_large {
+            if let Some(refused) = too_large(response.headers()) {
                 layer.metrics.request_size.increment(1);
-                let message = response
-                    .headers()
-                    .get("grpc-message")
-                    .and_then(|m| m.to_str().ok())
-                    .map(percent_decode)
-                    .unwrap_or_default();
                 return Ok(Status::resource_exhausted(format!(
                     "request too large: {}",
-                    message.trim_start_matches("Error, ")
+                    refused.message().trim_start_matches("Error, ")
                 ))
                 .into_http());
             }
@@ -474,37 +474,11 @@ where
     }
 }
 
-fn denial_kind(d: &Denial) -> &'static str {
-    match d {
-        Denial::NoToken | Denial::Malformed | Denial::UnknownToken => "unauthenticated",
-        Denial::Role { .. } => "permission_denied",
-        Denial::Rate { .. } => "client_rate",
-    }
-}
-
-/// grpc-message is percent-encoded (gRPC over HTTP/2); tonic's text is ASCII, spaces as `%20`.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(hex) = bytes.get(i + 1..i + 3)
-            && let Ok(s) = std::str::from_utf8(hex)
-            && let Ok(b) = u8::from_str_radix(s, 16)
-        {
-            out.push(b);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn percent_decoded_starts_with(text: &str, prefix: &str) -> bool {
-    text.starts_with("Error") && percent_decode(text).starts_with(prefix)
+/// tonic's refusal of an oversized message, when the response is one (a trailers-only error: the
+/// status is in the headers).
+fn too_large(headers: &http::HeaderMap) -> Option<Status> {
+    Status::from_header_map(headers)
+        .filter(|s| s.code() == tonic::Code::OutOfRange && s.message().starts_with(TOO_LARGE))
 }
 
 #[cfg(test)]
@@ -624,11 +598,14 @@ mod tests {
     }
 
     #[test]
-    fn grpc_messages_are_percent_decoded() {
-        assert!(percent_decoded_starts_with(
-            "Error,%20decoded%20message%20length%20too%20large:%20found%2070000%20bytes",
-            TOO_LARGE
-        ));
-        assert!(!percent_decoded_starts_with("unknown%20token", TOO_LARGE));
+    fn tonics_oversize_refusal_is_recognised_in_the_headers() {
+        let refusal = Status::out_of_range(
+            "Error, decoded message length too large: found 70000 bytes, the limit is: 4096 bytes",
+        )
+        .into_http::<Body>();
+        let status = too_large(refusal.headers()).expect("recognised");
+        assert!(status.message().contains("found 70000 bytes"));
+        let other = Status::unauthenticated("unknown token").into_http::<Body>();
+        assert!(too_large(other.headers()).is_none());
     }
 }
