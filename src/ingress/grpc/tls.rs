@@ -21,6 +21,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert};
 use tokio_rustls::rustls::sign::CertifiedKey;
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 
 use super::access::ConnectionInfo;
@@ -157,22 +158,18 @@ pub fn acceptor_for(slot: &Arc<CertificateSlot>) -> Result<TlsAcceptor, TlsError
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-/// One accepted connection.
-pub enum Connection {
-    Plain(TcpStream, ConnectionInfo),
-    Tls(
-        Box<tokio_rustls::server::TlsStream<TcpStream>>,
-        ConnectionInfo,
-    ),
+/// One accepted connection: its stream (plain or TLS; `Either` carries the I/O through) and what
+/// the access layer learns about it.
+pub struct Connection {
+    io: Either<TcpStream, Box<tokio_rustls::server::TlsStream<TcpStream>>>,
+    info: ConnectionInfo,
 }
 
 impl tonic::transport::server::Connected for Connection {
     type ConnectInfo = ConnectionInfo;
 
     fn connect_info(&self) -> ConnectionInfo {
-        match self {
-            Connection::Plain(_, info) | Connection::Tls(_, info) => info.clone(),
-        }
+        self.info.clone()
     }
 }
 
@@ -182,10 +179,7 @@ impl AsyncRead for Connection {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Connection::Plain(s, _) => Pin::new(s).poll_read(cx, buf),
-            Connection::Tls(s, _) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
     }
 }
 
@@ -195,24 +189,15 @@ impl AsyncWrite for Connection {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Connection::Plain(s, _) => Pin::new(s).poll_write(cx, buf),
-            Connection::Tls(s, _) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Connection::Plain(s, _) => Pin::new(s).poll_flush(cx),
-            Connection::Tls(s, _) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Connection::Plain(s, _) => Pin::new(s).poll_shutdown(cx),
-            Connection::Tls(s, _) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
     }
 
     fn poll_write_vectored(
@@ -220,17 +205,11 @@ impl AsyncWrite for Connection {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Connection::Plain(s, _) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Connection::Tls(s, _) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
-        }
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
-        match self {
-            Connection::Plain(s, _) => s.is_write_vectored(),
-            Connection::Tls(s, _) => s.is_write_vectored(),
-        }
+        self.io.is_write_vectored()
     }
 }
 
@@ -271,7 +250,14 @@ pub fn incoming(
             };
             match &tls {
                 None => {
-                    if tx.send(Ok(Connection::Plain(tcp, info))).await.is_err() {
+                    if tx
+                        .send(Ok(Connection {
+                            io: Either::Left(tcp),
+                            info,
+                        }))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }
@@ -304,7 +290,12 @@ async fn handshake(
 ) {
     match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
         Ok(Ok(stream)) => {
-            let _ = tx.send(Ok(Connection::Tls(Box::new(stream), info))).await;
+            let _ = tx
+                .send(Ok(Connection {
+                    io: Either::Right(Box::new(stream)),
+                    info,
+                }))
+                .await;
         }
         Ok(Err(e)) => {
             metrics.tls_handshake_failures.increment(1);
