@@ -85,15 +85,38 @@ impl Tally {
     }
 }
 
-/// When message `i` should be sent: now, or its slot at `rate` per second.
-async fn pace(start: Instant, rate: Option<f64>, i: u64) -> Instant {
-    match rate {
-        None => Instant::now(),
-        Some(r) => {
-            let at = start + Duration::from_secs_f64(i as f64 / r);
-            tokio::time::sleep_until(at.into()).await;
-            at
+/// The run every worker draws its messages from.
+struct Plan {
+    next: AtomicU64,
+    total: u64,
+    /// Messages per second in all; `None`: closed loop.
+    rate: Option<f64>,
+    start: Instant,
+    run_id: String,
+    texts: Vec<String>,
+}
+
+impl Plan {
+    /// The next message's number and when it counts as sent (now, or its slot at `rate` per second,
+    /// waited for); `None` once all are taken.
+    async fn next(&self) -> Option<(u64, Instant)> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        if i >= self.total {
+            return None;
         }
+        let since = match self.rate {
+            None => Instant::now(),
+            Some(r) => {
+                let at = self.start + Duration::from_secs_f64(i as f64 / r);
+                tokio::time::sleep_until(at.into()).await;
+                at
+            }
+        };
+        Some((i, since))
+    }
+
+    fn request(&self, i: u64) -> ScreenRequest {
+        nth_request(&self.run_id, i, &self.texts)
     }
 }
 
@@ -103,32 +126,31 @@ pub async fn run(args: &LoadgenArgs, out: &mut dyn std::io::Write) -> Result<(),
             "--messages and --concurrency must be at least 1".into(),
         ));
     }
-    let texts: Arc<Vec<String>> = Arc::new(match &args.data {
+    let texts = match &args.data {
         Some(path) => load_texts(path)?,
         None => TEXTS.iter().map(|t| (*t).to_owned()).collect(),
-    });
+    };
     let channel = connect(&args.target).await?;
-    let run_id = format!("loadgen-{}", uuid::Uuid::now_v7().simple());
-    let next = Arc::new(AtomicU64::new(0));
-    let rate = args.rate.filter(|r| *r > 0.0);
     let start = Instant::now();
+    let plan = Arc::new(Plan {
+        next: AtomicU64::new(0),
+        total: args.messages,
+        rate: args.rate.filter(|r| *r > 0.0),
+        start,
+        run_id: format!("loadgen-{}", uuid::Uuid::now_v7().simple()),
+        texts,
+    });
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..args.concurrency {
-        let (client, next, texts, run_id) = (
+        let (client, plan, mode) = (
             ScreeningClient::new(channel.clone()),
-            Arc::clone(&next),
-            Arc::clone(&texts),
-            run_id.clone(),
+            Arc::clone(&plan),
+            args.mode,
         );
-        let (mode, total) = (args.mode, args.messages);
         workers.spawn(async move {
             match mode {
-                LoadgenMode::Unary => {
-                    unary(client, next, total, rate, start, &run_id, &texts).await
-                }
-                LoadgenMode::Stream => {
-                    stream(client, next, total, rate, start, &run_id, &texts).await
-                }
+                LoadgenMode::Unary => unary(client, plan).await,
+                LoadgenMode::Stream => stream(client, plan).await,
             }
         });
     }
@@ -165,57 +187,29 @@ pub async fn run(args: &LoadgenArgs, out: &mut dyn std::io::Write) -> Result<(),
     Ok(())
 }
 
-async fn unary(
-    mut client: ScreeningClient<crate::admin::AuthChannel>,
-    next: Arc<AtomicU64>,
-    total: u64,
-    rate: Option<f64>,
-    start: Instant,
-    run_id: &str,
-    texts: &[String],
-) -> Tally {
+async fn unary(mut client: ScreeningClient<crate::admin::AuthChannel>, plan: Arc<Plan>) -> Tally {
     let mut tally = Tally::default();
-    loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        if i >= total {
-            return tally;
-        }
-        let since = pace(start, rate, i).await;
+    while let Some((i, since)) = plan.next().await {
         let outcome = client
-            .screen(nth_request(run_id, i, texts))
+            .screen(plan.request(i))
             .await
             .map(drop)
             .map_err(|s| s.code());
         tally.record(since, outcome);
     }
+    tally
 }
 
 /// One ScreenStream: a sender task paces the requests, this task matches answers to send times
 /// (answers come in request order).
-async fn stream(
-    mut client: ScreeningClient<crate::admin::AuthChannel>,
-    next: Arc<AtomicU64>,
-    total: u64,
-    rate: Option<f64>,
-    start: Instant,
-    run_id: &str,
-    texts: &[String],
-) -> Tally {
+async fn stream(mut client: ScreeningClient<crate::admin::AuthChannel>, plan: Arc<Plan>) -> Tally {
     let mut tally = Tally::default();
     let (tx, rx) = tokio::sync::mpsc::channel::<ScreenRequest>(256);
     // Send times of the requests not yet answered (bounded: a lagging reader slows the sender).
     let (sent_tx, mut sent_rx) = tokio::sync::mpsc::channel::<Instant>(4096);
-    let (run_id, texts) = (run_id.to_owned(), texts.to_vec());
     let sender = tokio::spawn(async move {
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= total {
-                return;
-            }
-            let since = pace(start, rate, i).await;
-            if sent_tx.send(since).await.is_err()
-                || tx.send(nth_request(&run_id, i, &texts)).await.is_err()
-            {
+        while let Some((i, since)) = plan.next().await {
+            if sent_tx.send(since).await.is_err() || tx.send(plan.request(i)).await.is_err() {
                 return;
             }
         }
