@@ -88,20 +88,23 @@ fn embedded_regions() -> anyhow::Result<Arc<RegionTable>> {
     Ok(Arc::new(RegionTable::embedded()?))
 }
 
-/// The operator commands on a current-thread runtime: 0 clean, 1 a finding, 2 an error.
+/// A runtime for a client command, or the exit code saying why there is none.
+fn client_runtime(
+    builder: &mut tokio::runtime::Builder,
+) -> Result<tokio::runtime::Runtime, ExitCode> {
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("error: runtime: {e}");
+        ExitCode::from(EX_ERROR)
+    })
+}
+
 fn loadgen(args: &LoadgenArgs) -> ExitCode {
     // Two workers: the client must not be what limits the numbers on a small machine.
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: runtime: {e}");
-            return ExitCode::from(EX_ERROR);
-        }
-    };
+    let runtime =
+        match client_runtime(tokio::runtime::Builder::new_multi_thread().worker_threads(2)) {
+            Ok(r) => r,
+            Err(code) => return code,
+        };
     let stdout = std::io::stdout();
     match runtime.block_on(portcullis::loadgen::run(args, &mut stdout.lock())) {
         Ok(()) => ExitCode::SUCCESS,
@@ -141,16 +144,11 @@ fn new_token(args: &TokenNewArgs) -> ExitCode {
     }
 }
 
+/// The operator commands on a current-thread runtime: 0 clean, 1 a finding, 2 an error.
 fn run_admin(command: AdminCommand) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match client_runtime(&mut tokio::runtime::Builder::new_current_thread()) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: runtime: {e}");
-            return ExitCode::from(EX_ERROR);
-        }
+        Err(code) => return code,
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
