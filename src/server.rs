@@ -19,7 +19,7 @@ use crate::ingress::grpc::compliance::ComplianceService;
 use crate::ingress::grpc::operations::OperationsService;
 use crate::ingress::grpc::registry::RegistryService;
 use crate::ingress::grpc::screening::ScreeningService;
-use crate::ingress::grpc::tls::{self, ServedCertificate, TlsError};
+use crate::ingress::grpc::tls::{self, TlsError};
 use crate::ingress::grpc::{FILE_DESCRIPTOR_SET, GrpcEdge};
 use crate::metrics::{self, EdgeMetrics, Metrics};
 use crate::pipeline::screen::LiveState;
@@ -130,16 +130,14 @@ fn rebuild_throttle(
 
 /// The access table and certificate the gRPC edge starts with, and the start-up lines that say how
 /// the API is protected (an open API must say so).
-fn grpc_edge(access: &AccessConfig, grpc_addr: SocketAddr) -> Result<GrpcEdge, TlsError> {
+fn grpc_edge(access: &AccessConfig, grpc_addr: SocketAddr) -> GrpcEdge {
     let metrics = Arc::new(EdgeMetrics::register());
-    let certificate = match &access.tls {
-        Some(files) => {
-            let cert = ServedCertificate::load(files, jiff::Timestamp::now())?;
-            metrics.tls_cert_expiry.set(cert.not_after_s as f64);
-            Some(Arc::new(tls::CertificateSlot::new(cert)))
-        }
-        None => None,
-    };
+    let certificate = access.tls.as_ref().map(|served| {
+        metrics
+            .tls_cert_expiry
+            .set(served.certificate.not_after_s as f64);
+        Arc::new(tls::CertificateSlot::new(served.certificate.clone()))
+    });
     if access.is_open() {
         tracing::warn!(
             "access control is off: no [[clients]] configured, so every caller has every role; allowed only because gRPC listens on loopback ({grpc_addr})"
@@ -154,11 +152,11 @@ fn grpc_edge(access: &AccessConfig, grpc_addr: SocketAddr) -> Result<GrpcEdge, T
             tracing::warn!("no [tls]: bearer tokens cross the network in plaintext on {grpc_addr}");
         }
     }
-    Ok(GrpcEdge {
+    GrpcEdge {
         access: Arc::new(AccessControl::new(access)),
         certificate,
         metrics,
-    })
+    }
 }
 
 /// How often expired idempotency entries and counters are dropped.
@@ -271,7 +269,7 @@ pub async fn run(
     });
     tracing::info!("metrics listening on {metrics_addr}");
 
-    let edge = Arc::new(grpc_edge(&config.server.access, grpc_addr)?);
+    let edge = Arc::new(grpc_edge(&config.server.access, grpc_addr));
     tasks.spawn(reload::watch(
         config.source.clone(),
         config.server.clone(),

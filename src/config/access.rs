@@ -91,12 +91,41 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
+/// The `[tls]` files and the certificate read from them when the configuration was validated.
+/// The edge serves this certificate rather than reading the files again, so the certificate served
+/// is always the one that was checked (a renewal landing between the two reads cannot slip in
+/// unchecked, nor a half-written file fail after the check passed).
+#[derive(Clone)]
+pub struct ServedTls {
+    pub files: TlsFiles,
+    pub certificate: tls::ServedCertificate,
+}
+
+/// Equal when the files are: a configuration compares equal to its reload whatever the
+/// certificate in the files (every reload puts the certificate read then in service).
+impl PartialEq for ServedTls {
+    fn eq(&self, other: &ServedTls) -> bool {
+        self.files == other.files
+    }
+}
+
+impl Eq for ServedTls {}
+
+impl std::fmt::Debug for ServedTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServedTls")
+            .field("files", &self.files)
+            .field("not_after_s", &self.certificate.not_after_s)
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessConfig {
     /// Empty: access control is off, which is allowed only on a loopback `grpc_addr`.
     pub clients: Vec<ClientSpec>,
     pub limits: Limits,
-    pub tls: Option<TlsFiles>,
+    pub tls: Option<ServedTls>,
 }
 
 impl AccessConfig {
@@ -203,7 +232,7 @@ pub(super) fn validate(
             key: base.join(&t.key),
         };
         match tls::ServedCertificate::load(&files, jiff::Timestamp::now()) {
-            Ok(_) => Some(files),
+            Ok(certificate) => Some(ServedTls { files, certificate }),
             Err(e) => {
                 errors.push(ConfigError::new(e.path(), e.to_string()));
                 None

@@ -70,12 +70,7 @@ pub async fn watch(
                 .await;
         match result {
             Ok(Ok((snapshot, throttles, access))) => {
-                if let Err(e) = edge.apply(&access) {
-                    tracing::error!(
-                        path = e.path(),
-                        "reload: {e}; keeping the served certificate"
-                    );
-                }
+                edge.apply(&access);
                 screener.live().throttle.replace_config(throttles);
                 let generation = screener.replace_snapshot(snapshot);
                 screener.metrics().reload(ReloadResult::Ok);

@@ -17,16 +17,17 @@ pub struct GrpcEdge {
 }
 
 impl GrpcEdge {
-    /// Puts a reloaded `[[clients]]`/`[limits]`/`[tls]` in force. The certificate is read again (a
-    /// renewal replaces the files, not the config); an unreadable one keeps the old in service.
-    pub fn apply(&self, config: &crate::config::access::AccessConfig) -> Result<(), tls::TlsError> {
+    /// Puts a reloaded `[[clients]]`/`[limits]`/`[tls]` in force, with the certificate the reload
+    /// read and validated (a renewal replaces the files, not the config; a reload whose certificate
+    /// does not validate is refused as a whole, so the old one stays in service).
+    pub fn apply(&self, config: &crate::config::access::AccessConfig) {
         self.access.replace(config);
-        if let (Some(slot), Some(files)) = (&self.certificate, &config.tls) {
-            let cert = tls::ServedCertificate::load(files, jiff::Timestamp::now())?;
-            self.metrics.tls_cert_expiry.set(cert.not_after_s as f64);
-            slot.replace(cert);
+        if let (Some(slot), Some(served)) = (&self.certificate, &config.tls) {
+            self.metrics
+                .tls_cert_expiry
+                .set(served.certificate.not_after_s as f64);
+            slot.replace(served.certificate.clone());
         }
-        Ok(())
     }
 }
 

@@ -46,6 +46,7 @@ impl TlsError {
 }
 
 /// A certificate chain and key that belong together and are valid now.
+#[derive(Clone)]
 pub struct ServedCertificate {
     key: Arc<CertifiedKey>,
     /// The leaf's notAfter, unix seconds (exported so an alert can fire before it lapses).
