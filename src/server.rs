@@ -294,6 +294,7 @@ pub async fn run(
             tokio::select! {
                 () = sweep_cancel.cancelled() => return,
                 _ = concat_tick.tick() => {
+                    concat_store.prune_idempotency(sweeper.clock().now().as_second());
                     let persist = sweeper.expire_long_messages();
                     if !persist.is_empty()
                         && let Err(e) = concat_store.enqueue(persist.audit, persist.idempotency).await

@@ -104,6 +104,10 @@ pub struct Store {
 /// are refused RESOURCE_EXHAUSTED (`try_reserve`); nothing queued is dropped.
 pub const DEFAULT_WRITE_QUEUE: usize = 4096;
 
+/// Most expired idempotency rows deleted per `prune_idempotency` call: called every second, above
+/// the decision rate one daemon sustains (about 50k/s), so the table does not grow under load.
+pub const IDEMPOTENCY_PRUNE_LIMIT: u32 = 100_000;
+
 impl Store {
     /// Opens (creating on first start) the store in `data_dir`. An initialised dir whose database is
     /// missing is an error, never a silent empty registry.
@@ -265,6 +269,23 @@ impl Store {
         done.await
             .map_err(|_| StoreError::Unavailable("writer stopped before committing".into()))?
             .map(|_| ())
+    }
+
+    /// Queues the deletion of final decisions whose idempotency TTL has ended by `now_s` (at most
+    /// `IDEMPOTENCY_PRUNE_LIMIT` per call), without waiting: called every second, it keeps the
+    /// table at one TTL of decisions. A full queue skips this call; the next one catches up.
+    pub fn prune_idempotency(&self, now_s: i64) {
+        let req = WriteRequest {
+            events: Vec::new(),
+            idempotency: Vec::new(),
+            purge: vec![retention::Purge::ExpiredIdempotency {
+                until_s: now_s,
+                limit: IDEMPOTENCY_PRUNE_LIMIT,
+            }],
+            purged_at_ns: 0,
+            ack: None,
+        };
+        let _ = self.writes.try_send(req);
     }
 
     /// Every audited decision committed from now on, in commit order, through a queue of

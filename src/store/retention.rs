@@ -39,6 +39,12 @@ pub(crate) enum Purge {
     ComplaintRow {
         complaint_id: String,
     },
+    /// Final decisions whose idempotency TTL ended at or before `until_s`, at most `limit` of
+    /// them (API.md "Idempotency": kept for `idempotency.ttl_hours`, not for ever).
+    ExpiredIdempotency {
+        until_s: i64,
+        limit: u32,
+    },
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -38,6 +38,8 @@ pub trait RegistryStore: Send + Sync + 'static {
         registry: &InMemoryRegistry,
     ) -> Result<(usize, usize), StoreError>;
     async fn load_idempotency(&self, now_s: i64) -> Result<Vec<IdempotencyRow>, StoreError>;
+    /// Drops final decisions past their idempotency TTL at `now_s`, in the background.
+    fn prune_idempotency(&self, now_s: i64);
     async fn complaints_since(
         &self,
         since_ns: i64,
@@ -117,6 +119,9 @@ impl RegistryStore for Store {
     }
     async fn load_idempotency(&self, now_s: i64) -> Result<Vec<IdempotencyRow>, StoreError> {
         Store::load_idempotency(self, now_s).await
+    }
+    fn prune_idempotency(&self, now_s: i64) {
+        Store::prune_idempotency(self, now_s);
     }
     async fn complaints_since(
         &self,

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use portcullis::registry::InMemoryRegistry;
 use portcullis::store::event::{ComplaintRow, ConsentRow, Event, OptOutRow};
 use portcullis::store::retention::RetentionPolicy;
-use portcullis::store::{Store, verify_chain};
+use portcullis::store::{IdempotencyRow, Store, verify_chain};
 
 fn ns(t: &str) -> i64 {
     i64::try_from(t.parse::<Timestamp>().unwrap().as_nanosecond()).unwrap()
@@ -350,4 +350,54 @@ async fn compliance_query_records_go_with_the_subscriber_they_name() {
     );
     let verified = verify_chain(&pool, None).await.unwrap();
     assert!(verified.ok, "{verified:?}");
+}
+
+fn decided(message_id: &str, until_s: i64) -> IdempotencyRow {
+    IdempotencyRow {
+        sender_port: "1069012345".into(),
+        message_id: message_id.into(),
+        verdict: 1,
+        decision_id: format!("d-{message_id}"),
+        text_hash: 7,
+        until_s,
+        decided_at_s: until_s - 86_400,
+        msisdn: 8_613_800_138_000,
+        enterprise: "ent-jd".into(),
+        category: 0,
+        dup_hash: 9,
+        decision: vec![1, 2, 3],
+    }
+}
+
+/// Final decisions are kept for their idempotency TTL, not for ever: a prune at `now` drops the
+/// ones whose TTL has ended and keeps the rest, and a rewrite of a key keeps its last row.
+#[tokio::test]
+async fn expired_final_decisions_are_pruned_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Arc::new(InMemoryRegistry::new()))
+        .await
+        .unwrap();
+    let now = 1_800_000_000;
+    // 300 rows over several multi-row statements; m-0..m-99 expired, the rest live. m-150 is
+    // written twice in one batch: the later row (a longer TTL) must win.
+    let mut rows: Vec<IdempotencyRow> = (0..300)
+        .map(|i| {
+            decided(
+                &format!("m-{i}"),
+                if i < 100 { now - 10 + i % 10 } else { now + 60 },
+            )
+        })
+        .collect();
+    rows.push(decided("m-150", now + 3_600));
+    let done = store.enqueue(Vec::new(), rows).await.unwrap();
+    done.await.unwrap().unwrap();
+    assert_eq!(store.load_idempotency(0).await.unwrap().len(), 300);
+
+    store.prune_idempotency(now);
+    store.flush().await.unwrap();
+    let left = store.load_idempotency(0).await.unwrap();
+    assert_eq!(left.len(), 200, "the 100 rows with until_s <= now are gone");
+    assert!(left.iter().all(|r| r.until_s > now));
+    let m150 = left.iter().find(|r| r.message_id == "m-150").unwrap();
+    assert_eq!(m150.until_s, now + 3_600);
 }
