@@ -202,8 +202,9 @@ struct AuditRow<'a> {
     hash: [u8; 32],
 }
 
-/// Rows per multi-row INSERT: at most 12 parameters each, well under SQLite's parameter limit. Statements
-/// are what costs on this path (each is a round trip to the SQLite worker thread), not rows.
+/// Rows per multi-row INSERT: at most 12 parameters each, well under SQLite's parameter limit.
+/// Statements are what costs on this path (each is a round trip to the SQLite worker thread), not
+/// rows.
 const ROWS_PER_INSERT: usize = 64;
 
 async fn insert_audit_rows(
@@ -262,8 +263,8 @@ async fn upsert_opt_outs(
 
 /// Final decisions in request order: INSERT OR REPLACE keeps the last row per (sender_port,
 /// message_id), as writing them one by one would. One statement per 64 rows instead of one per row
-/// took the Kafka path from about 31k to 49k msgs/s: each statement is a round trip to SQLite's
-/// worker thread, and one commit carries thousands of these rows.
+/// took the Kafka path from 30k to 54k msgs/s (benches/README.md): one commit carries thousands of
+/// these rows.
 async fn upsert_idempotency(
     tx: &mut sqlx::SqliteConnection,
     rows: &mut Vec<&IdempotencyRow>,
