@@ -536,6 +536,9 @@ pub struct TrainArgs {
     /// Add the feature "whitespace between CJK characters was dropped" (stored in the model).
     #[arg(long)]
     pub cjk_spacing: bool,
+    /// Add the feature text's length class as a feature (stored in the model).
+    #[arg(long)]
+    pub length: bool,
 }
 
 #[derive(Debug, Args)]

@@ -52,6 +52,7 @@ fn run_train(args: &TrainArgs) -> Result<(), String> {
         spam_skip: args.spam_skip.clone(),
         spam_power: args.spam_power,
         cjk_spacing: args.cjk_spacing,
+        length: args.length,
         // The category head's settings (one-vs-rest SVMs, C, fbs row weight) have no flags.
         ..TrainOptions::default()
     };

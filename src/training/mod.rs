@@ -75,6 +75,8 @@ pub struct TrainOptions {
     pub spam_power: Option<f32>,
     /// The feature "whitespace between CJK characters was dropped" (`FeatureSpec::cjk_spacing`).
     pub cjk_spacing: bool,
+    /// The feature text's length class as a feature (`FeatureSpec::length`).
+    pub length: bool,
 }
 
 impl Default for TrainOptions {
@@ -100,6 +102,7 @@ impl Default for TrainOptions {
             // Off: the shipped model was trained without them (docs/model-card.md, "zh dev search").
             spam_power: None,
             cjk_spacing: false,
+            length: false,
         }
     }
 }
@@ -399,6 +402,7 @@ pub fn train(
     let spec = FeatureSpec {
         max_n: opts.max_n,
         cjk_spacing: opts.cjk_spacing,
+        length: opts.length,
     };
     let has = |f: &dyn Fn(&Targets) -> bool| examples.iter().any(|e| f(&e.targets));
     if !has(&|t| t.spam == Some(true)) || !has(&|t| t.spam == Some(false)) {
@@ -581,6 +585,7 @@ pub fn train(
         version: String::new(),
         max_n: spec.max_n,
         cjk_spacing: spec.cjk_spacing,
+        length: spec.length,
         idf: idf.as_ref().map(|t| IdfHeader {
             bits: t.bits,
             scale: t.scale,
@@ -840,6 +845,34 @@ fn fit_one_vs_rest(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_feature_options_are_stored_in_the_model_file() {
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/it/fixtures/model_train.tsv");
+        let (examples, provenance) = load_examples(&[fixture]).unwrap();
+        let opts = TrainOptions {
+            bits: 14,
+            head_bits: 12,
+            idf_bits: 14,
+            cjk_spacing: true,
+            length: true,
+            ..TrainOptions::default()
+        };
+        let on = train(&examples, &opts, provenance.clone()).unwrap();
+        let loaded = ContentModel::from_bytes(&on.to_bytes()).unwrap();
+        assert!(loaded.spec.length && loaded.spec.cjk_spacing);
+        assert_eq!(loaded.header.version, on.header.version);
+        let plain = TrainOptions {
+            cjk_spacing: false,
+            length: false,
+            ..opts
+        };
+        let off = train(&examples, &plain, provenance).unwrap();
+        let loaded = ContentModel::from_bytes(&off.to_bytes()).unwrap();
+        assert!(!loaded.spec.length && !loaded.spec.cjk_spacing);
+        assert_ne!(loaded.header.version, on.header.version);
+    }
 
     #[test]
     fn companded_quantization_keeps_small_weights() {

@@ -18,6 +18,7 @@
 //! fixed-size model, and the spam head, which sees the largest vocabulary, gets the largest table.
 
 use std::cell::RefCell;
+use std::sync::LazyLock;
 
 use crate::pipeline::normalize::NormalizedText;
 
@@ -40,6 +41,8 @@ pub struct FeatureSpec {
     pub max_n: u8,
     /// One feature more when whitespace between CJK characters was dropped (`cjk_spacing_hash`).
     pub cjk_spacing: bool,
+    /// One feature more for the feature text's length class (`length_hash`).
+    pub length: bool,
 }
 
 const NGRAM_SEED: u64 = 0xCBF2_9CE4_8422_2325;
@@ -72,6 +75,26 @@ pub fn symbol_hashes(rules: &super::rules::RuleSet) -> Vec<u64> {
     (0..rules.symbol_count())
         .map(|i| symbol_hash(rules.symbol_name(super::SymbolId(i as u16))))
         .collect()
+}
+
+/// Upper bounds (exclusive) of the length classes of `length_hash`, in feature-text characters.
+const LENGTH_CLASSES: [usize; 10] = [6, 10, 14, 20, 28, 40, 56, 80, 112, 160];
+
+/// The hash of the feature "the feature text is `len` characters long", by class (about √2 apart).
+///
+/// Why: a bag of n-grams under a unit norm says little about how long a message is, and length
+/// is evidence (a bare code or a reply is short, a promotion is long). On the public zh set the
+/// two classes differ in length more than real traffic does (its ham is mostly short fragments).
+/// Off in the shipped model: on the dev folds it helped zh a little, on test it did not
+/// (docs/model-card.md, "zh dev search, third round").
+pub fn length_hash(len: usize) -> u64 {
+    static HASHES: LazyLock<[u64; LENGTH_CLASSES.len() + 1]> =
+        LazyLock::new(|| std::array::from_fn(|class| symbol_hash(&format!("\x01len:{class}"))));
+    let class = LENGTH_CLASSES
+        .iter()
+        .position(|&t| len < t)
+        .unwrap_or(LENGTH_CLASSES.len());
+    HASHES[class]
 }
 
 /// The hash of the feature "whitespace between CJK characters was dropped" (`flags::CJK_SPACING`).
@@ -278,7 +301,7 @@ pub fn extract_from_text(
 ) {
     let n_max = usize::from(spec.max_n).min(MAX_N);
     let chars = std::mem::take(&mut s.chars);
-    let mask = s.begin(chars.len() * n_max + symbols.len());
+    let mask = s.begin(chars.len() * n_max + symbols.len() + 1);
     for i in 0..chars.len() {
         let mut h = NGRAM_SEED;
         for (n, &c) in chars[i..].iter().take(n_max).enumerate() {
@@ -289,6 +312,10 @@ pub fn extract_from_text(
             }
             s.add(h, mask);
         }
+    }
+    if spec.length {
+        // Without the start and end marks.
+        s.add(length_hash(chars.len().saturating_sub(2)), mask);
     }
     s.chars = chars;
     for &h in symbols {
@@ -331,10 +358,37 @@ mod tests {
     }
 
     #[test]
+    fn the_length_feature_is_one_class_per_message_and_only_when_asked() {
+        let on = FeatureSpec {
+            max_n: 3,
+            cjk_spacing: false,
+            length: true,
+        };
+        let mut s = FeatureScratch::default();
+        let has = |s: &FeatureScratch, h: u64| s.features.iter().any(|f| f.0 == h);
+        // "您的验证码是0" after digit collapsing: 7 characters, class [6, 10).
+        extract(on, &norm("您的验证码是4821"), &[], None, &mut s);
+        assert!(has(&s, length_hash(7)));
+        assert_eq!(length_hash(7), length_hash(9));
+        assert_ne!(length_hash(7), length_hash(10));
+        assert!(!has(&s, length_hash(100)));
+        let long = "春装到店啦，全场八折，".repeat(20);
+        extract(on, &norm(&long), &[], None, &mut s);
+        assert!(has(&s, length_hash(500)) && !has(&s, length_hash(7)));
+        let off = FeatureSpec {
+            length: false,
+            ..on
+        };
+        extract(off, &norm("您的验证码是4821"), &[], None, &mut s);
+        assert!(!has(&s, length_hash(7)));
+    }
+
+    #[test]
     fn features_are_unit_norm_and_distinct() {
         let spec = FeatureSpec {
             max_n: 3,
             cjk_spacing: false,
+            length: false,
         };
         let n = norm("恭喜您获得大奖，请点击领取");
         let mut s = FeatureScratch::default();
@@ -353,6 +407,7 @@ mod tests {
         let spec = FeatureSpec {
             max_n: 3,
             cjk_spacing: false,
+            length: false,
         };
         let n = norm("退订退订回T");
         let mut s = FeatureScratch::default();
@@ -383,6 +438,7 @@ mod tests {
         let spec = FeatureSpec {
             max_n: 2,
             cjk_spacing: false,
+            length: false,
         };
         let rows: Vec<Vec<(u64, f32)>> = ["贷款利息低", "贷款快", "中奖了"]
             .iter()
@@ -415,6 +471,7 @@ mod tests {
         let spec = FeatureSpec {
             max_n: 3,
             cjk_spacing: false,
+            length: false,
         };
         let mut a = FeatureScratch::default();
         let mut b = FeatureScratch::default();

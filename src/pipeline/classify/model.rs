@@ -70,6 +70,9 @@ pub struct Header {
     /// `FeatureSpec::cjk_spacing`; absent in older files: false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cjk_spacing: bool,
+    /// `FeatureSpec::length`; absent in older files: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub length: bool,
     /// The idf table (`features::Idf`), stored before the heads' weights; none: plain tf.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idf: Option<IdfHeader>,
@@ -320,6 +323,7 @@ impl ContentModel {
         let spec = FeatureSpec {
             max_n: header.max_n,
             cjk_spacing: header.cjk_spacing,
+            length: header.length,
         };
         let idf = match header.idf {
             Some(t) => {
