@@ -108,6 +108,7 @@ struct RawModel {
     fraud_threshold: f32,
     illegal_threshold: f32,
     category_weight: f32,
+    code_rule_discount: f32,
 }
 
 impl Default for RawModel {
@@ -119,6 +120,7 @@ impl Default for RawModel {
             fraud_threshold: d.fraud_threshold,
             illegal_threshold: d.illegal_threshold,
             category_weight: d.category_weight,
+            code_rule_discount: d.code_rule_discount,
         }
     }
 }
@@ -556,6 +558,12 @@ fn validate_model(m: &RawModel, errors: &mut Vec<ConfigError>) -> bool {
             ));
         }
     }
+    if !(0.0..=1.0).contains(&m.code_rule_discount) {
+        errors.push(ConfigError::new(
+            "model.code_rule_discount",
+            format!("{} is not in [0, 1]", m.code_rule_discount),
+        ));
+    }
     if !(m.category_weight >= 0.0 && m.category_weight.is_finite()) {
         errors.push(ConfigError::new(
             "model.category_weight",
@@ -571,6 +579,7 @@ fn model_settings(m: &RawModel) -> ModelSettings {
         fraud_threshold: m.fraud_threshold,
         illegal_threshold: m.illegal_threshold,
         category_weight: m.category_weight,
+        code_rule_discount: m.code_rule_discount,
         ..ModelSettings::default()
     }
 }
@@ -1125,13 +1134,20 @@ mod tests {
         let ok = "[files]\nsenders = \"absent.toml\"\n";
         assert!(check_main_text(ok, &Overrides::default(), dir.path()).is_ok());
         let errors = check_main_text(
-            "[model]\nfraud_threshold = 2.0\n[server]\nstream_buffer = 0\n",
+            "[model]\nfraud_threshold = 2.0\ncode_rule_discount = 1.5\n[server]\nstream_buffer = 0\n",
             &Overrides::default(),
             dir.path(),
         )
         .unwrap_err();
         let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
-        assert_eq!(paths, ["server.stream_buffer", "model.fraud_threshold"]);
+        assert_eq!(
+            paths,
+            [
+                "server.stream_buffer",
+                "model.fraud_threshold",
+                "model.code_rule_discount"
+            ]
+        );
         let errors = check_main_text("[server", &Overrides::default(), dir.path()).unwrap_err();
         assert_eq!(errors.len(), 1);
     }

@@ -484,7 +484,14 @@ pub struct ModelSettings {
     pub spam_threshold: f32,
     /// Evidence the model adds to the rules' category scores: P(category) × this.
     pub category_weight: f32,
+    /// When the rules recognised a verification code on their own (`CODE_RULE_EVIDENCE`), the
+    /// model's spam score is multiplied by 1 − this (`benign`); 0 turns it off.
+    pub code_rule_discount: f32,
 }
+
+/// Rule evidence for VERIFICATION that one code rule gives on its own (rules.toml's weight scale:
+/// ~3.5 is decisive): a code word next to a 4–8-digit code, not just a "valid for 5 minutes".
+const CODE_RULE_EVIDENCE: f32 = 3.5;
 
 impl Default for ModelSettings {
     fn default() -> Self {
@@ -494,6 +501,7 @@ impl Default for ModelSettings {
             illegal_threshold: 0.7,
             spam_threshold: 0.5,
             category_weight: 2.0,
+            code_rule_discount: 0.5,
         }
     }
 }
@@ -503,13 +511,19 @@ impl Default for ModelSettings {
 /// messages that name their sender and offer an opt-out (consent and opt-out policy decide those).
 /// The spam head learnt "spam" mostly from other channels (shop promotions, fake base stations),
 /// where a code, an amount or a promotion is a spam sign; on port traffic of these kinds it is not.
-fn benign(out: &ModelOutput, compliant_commercial: bool) -> f32 {
+///
+/// `code_rule` is a second, independent opinion: the rules recognised a verification code, which
+/// they do from the wording alone, also for layouts the category head never saw (on port families
+/// held out of training, English codes such as "Use 482913 to verify your account" scored 0.83–0.997
+/// spam with the head's belief alone). The two combine as independent beliefs.
+fn benign(out: &ModelOutput, compliant_commercial: bool, code_rule: f32) -> f32 {
     let p = |c: Category| out.category_probability[c.index()];
     let mut mass = p(Category::Verification) + p(Category::Service) + p(Category::Collection);
     if compliant_commercial {
         mass += p(Category::Marketing) + p(Category::LoanMarketing);
     }
-    mass.clamp(0.0, 1.0)
+    let head = mass.clamp(0.0, 1.0);
+    1.0 - (1.0 - head) * (1.0 - code_rule.clamp(0.0, 1.0))
 }
 
 /// What the model concluded about one message (Copy, no allocation), kept in `Classification`.
@@ -677,10 +691,17 @@ impl ServingModel {
         }
         features::extract_from_text(self.model.spec, &syms[..n], self.model.idf.as_ref(), s);
         let compliant = norm.signature.is_some() && norm.optout_notice;
-        self.conclude(s, compliant)
+        let code_rule = class.category == Some(Category::Verification)
+            && class.category_scores[Category::Verification.index()] >= CODE_RULE_EVIDENCE;
+        self.conclude(s, compliant, code_rule)
     }
 
-    fn conclude(&self, s: &FeatureScratch, compliant_commercial: bool) -> ModelOutput {
+    fn conclude(
+        &self,
+        s: &FeatureScratch,
+        compliant_commercial: bool,
+        code_rule: bool,
+    ) -> ModelOutput {
         let mut out = ModelOutput {
             monitored: self.settings.monitor,
             ..ModelOutput::default()
@@ -702,7 +723,13 @@ impl ServingModel {
                     out.category_probability[c.index()] = logits[col];
                 }
             }
-            out.spam_score = out.spam_probability * (1.0 - benign(&out, compliant_commercial));
+            let code_rule = if code_rule {
+                self.settings.code_rule_discount
+            } else {
+                0.0
+            };
+            out.spam_score =
+                out.spam_probability * (1.0 - benign(&out, compliant_commercial, code_rule));
             let severe = [
                 (
                     Category::Illegal,
@@ -799,6 +826,45 @@ mod tests {
         use std::io::Write;
         gz.write_all(&raw).unwrap();
         gz.finish().unwrap()
+    }
+
+    #[test]
+    fn a_code_the_rules_recognise_discounts_the_models_spam_score() {
+        use crate::pipeline::classify::{Classification, classify, rules::RuleSet};
+        use crate::pipeline::normalize::Normalizer;
+        let model = std::sync::Arc::new(
+            ContentModel::from_bytes(include_bytes!("../../../config/models/default.pcm")).unwrap(),
+        );
+        let rules = RuleSet::embedded();
+        let serve = |discount: f32, text: &str| {
+            let settings = ModelSettings {
+                code_rule_discount: discount,
+                ..ModelSettings::default()
+            };
+            let serving = ServingModel::new(std::sync::Arc::clone(&model), settings, &rules);
+            let mut n = NormalizedText::default();
+            Normalizer::default().normalize_into(text, &mut n);
+            let mut class = Classification::default();
+            classify(&rules, Some(&serving), &n, &mut class);
+            class.model.unwrap()
+        };
+        // The shipped model is sure enough of codes it was trained on that nothing is left to
+        // discount; a code in a wording it never saw, with a spam head that disagrees:
+        let code = "Use 482913 to log in to WINNER club, claim your free prize now";
+        let (off, on) = (serve(0.0, code), serve(0.5, code));
+        assert_eq!(on.spam_probability, off.spam_probability);
+        assert!(off.spam_score > 0.0, "{off:?}");
+        // Independent beliefs: (1 - head) × (1 - 0.5) of the spam probability is left.
+        assert!(
+            (on.spam_score - off.spam_score * 0.5).abs() < 1e-6,
+            "{on:?} {off:?}"
+        );
+        // No code rule, no discount: a "valid for" warning alone is not a code.
+        let warning = "Your prize is valid for 5 min, call now to claim";
+        assert_eq!(
+            serve(0.0, warning).spam_score,
+            serve(0.5, warning).spam_score
+        );
     }
 
     #[test]

@@ -1189,6 +1189,17 @@ mod tests {
         assert_eq!(code.category, Some(Category::Verification));
         assert!(code.spam_score < 0.05, "{}", code.spam_score);
         assert!(names(set, &code.symbols).contains(&"VERIFICATION_CODE".to_owned()));
+        for english in [
+            "【PayPal】Use 4467108 to verify your PayPal account. Valid for 15 min.",
+            "482913 is your Google verification code.",
+        ] {
+            let c = classify(set, english);
+            assert_eq!(c.category, Some(Category::Verification), "{english}");
+            assert!(
+                names(set, &c.symbols).contains(&"VERIFICATION_CODE_FIRST".to_owned()),
+                "{english}"
+            );
+        }
         let phish = classify(
             set,
             "【工商银行】您的账户存在异常，已被冻结，请登录 icbc-v.cc 验证身份。",
