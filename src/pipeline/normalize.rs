@@ -302,7 +302,16 @@ impl Normalizer {
                 if glued_before || glued_after {
                     continue;
                 }
-                let url = trim_url_punctuation(m.as_str());
+                let mut url = trim_url_punctuation(m.as_str());
+                if !has_scheme && !url.starts_with("www.") {
+                    let host_len = url_host(url).len();
+                    match bare_host_end(url_host(url)) {
+                        None => continue,
+                        // A cut inside the host drops the rest of it, the port and the path.
+                        Some(end) if end < host_len => url = url.get(..end).unwrap_or_default(),
+                        Some(_) => {}
+                    }
+                }
                 let host = url_host(url);
                 if host.is_empty() {
                     continue;
@@ -995,7 +1004,9 @@ fn join_spaced_digits(src: &str, dst: &mut String, flags: &mut u32) -> bool {
                 _ => break,
             }
         }
-        if all_short_ascii && groups >= 2 && digits >= 7 {
+        // "http://44.50.60.67:8888" is a host, not a spaced-out number.
+        let host = src.get(..start).is_some_and(|s| s.ends_with("://"));
+        if all_short_ascii && groups >= 2 && digits >= 7 && !host {
             let chain = src.get(start..end).unwrap_or_default();
             let out = rewriter.edit_at(start);
             out.extend(chain.chars().filter(char::is_ascii_digit));
@@ -1240,8 +1251,33 @@ const URL_CHAR: &str = r"[a-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]";
 fn is_url_byte(b: u8) -> bool {
     b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b)
 }
-/// TLDs on which a bare "xx.tld/path" is taken for a URL; longer first so "com" wins over "co".
-const BARE_TLDS: &str = "info|com|net|org|top|xyz|vip|cn|cc|co|me|io|ly|gl";
+/// TLDs on which a bare "xx.tld/path" is taken for a URL. Besides the common ones, the cheap
+/// generic and free country TLDs that phishing links use (`ccb-hy.cyou`, `10086-jf.icu`,
+/// `dwz.mk/x`): a link nobody recognised is a fraud message without its link, to the rules and the
+/// model alike. Checked after the match (`is_bare_tld`), not spelled into the regex: a long
+/// alternation there slowed every message with a dot.
+const BARE_TLDS: [&str; 42] = [
+    "com", "net", "org", "info", "top", "xyz", "vip", "cn", "cc", "co", "me", "io", "ly", "gl",
+    "online", "cloud", "store", "site", "shop", "club", "work", "cyou", "link", "live", "life",
+    "wang", "asia", "tech", "buzz", "icu", "fun", "ink", "ltd", "biz", "pro", "tk", "ml", "ga",
+    "cf", "gq", "mk", "hk",
+];
+
+/// Where a bare host's URL ends: after its last label (not the first) that is one of
+/// [`BARE_TLDS`]; None if there is none. `shop.xyz/p` is whole; `getzed.co.uk/x` ends after `co`,
+/// as it did when the list was part of the regex (the trained model's features depend on it).
+fn bare_host_end(host: &str) -> Option<usize> {
+    let mut end = None;
+    let mut at = 0;
+    for (i, label) in host.split('.').enumerate() {
+        at += label.len();
+        if i > 0 && BARE_TLDS.contains(&label) {
+            end = Some(at);
+        }
+        at += 1;
+    }
+    end
+}
 
 /// http(s)://..., www.host.tld, or a bare host on one of [`BARE_TLDS`], each with an optional port
 /// and path.
@@ -1251,7 +1287,7 @@ fn url_pattern() -> String {
     [
         format!("https?://{URL_CHAR}+"),
         format!(r"www\.(?:{label}\.)+[a-z]{{2,}}{tail}"),
-        format!(r"(?:{label}\.)+(?:{BARE_TLDS}){tail}"),
+        format!(r"(?:{label}\.)+[a-z]{{2,}}{tail}"),
     ]
     .join("|")
 }
@@ -1798,6 +1834,30 @@ mod tests {
         assert!(n.urls.is_empty(), "{:?}", n.urls);
         let n = normalize("看 mp.weixin.qq.com/s/x 和 weixin.qq.com");
         assert_eq!(n.urls, ["mp.weixin.qq.com/s/x", "weixin.qq.com"]);
+    }
+
+    #[test]
+    fn phishing_links_on_cheap_tlds_and_bare_ip_hosts() {
+        let n =
+            normalize("点击链接 bocom-kf.work 兑换,或 ccb-hy.cyou、10086-jf.icu、dwz.mk/kshy2v");
+        assert_eq!(
+            n.urls,
+            [
+                "bocom-kf.work",
+                "ccb-hy.cyou",
+                "10086-jf.icu",
+                "dwz.mk/kshy2v"
+            ]
+        );
+        // Eight digits in two-digit groups would be a spaced-out number, but not after a scheme.
+        let n = normalize("点击链接 http://44.50.60.67:8888 兑换");
+        assert_eq!(n.urls, ["http://44.50.60.67:8888"]);
+        assert_eq!(n.flags & SPACED_OUT, 0);
+        let n = normalize("reply to getzed.co.uk/x now");
+        assert_eq!(n.urls, ["getzed.co"]);
+        // Words that end like a TLD are not hosts.
+        let n = normalize("let's go to work. it was fun, at the club");
+        assert!(n.urls.is_empty(), "{:?}", n.urls);
     }
 
     #[test]
