@@ -1254,7 +1254,7 @@ fn is_url_byte(b: u8) -> bool {
 /// TLDs on which a bare "xx.tld/path" is taken for a URL. Besides the common ones, the cheap
 /// generic and free country TLDs that phishing links use (`ccb-hy.cyou`, `10086-jf.icu`,
 /// `dwz.mk/x`): a link nobody recognised is a fraud message without its link, to the rules and the
-/// model alike. Checked after the match (`is_bare_tld`), not spelled into the regex: a long
+/// model alike. Checked after the match (`bare_host_end`), not spelt into the regex: a long
 /// alternation there slowed every message with a dot.
 const BARE_TLDS: [&str; 42] = [
     "com", "net", "org", "info", "top", "xyz", "vip", "cn", "cc", "co", "me", "io", "ly", "gl",
@@ -1279,8 +1279,8 @@ fn bare_host_end(host: &str) -> Option<usize> {
     end
 }
 
-/// http(s)://..., www.host.tld, or a bare host on one of [`BARE_TLDS`], each with an optional port
-/// and path.
+/// http(s)://..., www.host.tld, or a bare host (`bare_host_end` then checks its TLD against
+/// [`BARE_TLDS`]), each with an optional port and path.
 fn url_pattern() -> String {
     let label = "[a-z0-9](?:[a-z0-9-]*[a-z0-9])?";
     let tail = format!("(?::[0-9]{{1,5}})?(?:[/?#]{URL_CHAR}*)?");
