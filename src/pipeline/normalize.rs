@@ -304,11 +304,11 @@ impl Normalizer {
                 }
                 let mut url = trim_url_punctuation(m.as_str());
                 if !has_scheme && !url.starts_with("www.") {
-                    let host_len = url_host(url).len();
-                    match bare_host_end(url_host(url)) {
+                    let host = url_host(url);
+                    match bare_host_end(host) {
                         None => continue,
                         // A cut inside the host drops the rest of it, the port and the path.
-                        Some(end) if end < host_len => url = url.get(..end).unwrap_or_default(),
+                        Some(end) if end < host.len() => url = url.get(..end).unwrap_or_default(),
                         Some(_) => {}
                     }
                 }
@@ -1005,8 +1005,11 @@ fn join_spaced_digits(src: &str, dst: &mut String, flags: &mut u32) -> bool {
             }
         }
         // "http://44.50.60.67:8888" is a host, not a spaced-out number.
-        let host = src.get(..start).is_some_and(|s| s.ends_with("://"));
-        if all_short_ascii && groups >= 2 && digits >= 7 && !host {
+        if all_short_ascii
+            && groups >= 2
+            && digits >= 7
+            && !src.get(..start).is_some_and(|s| s.ends_with("://"))
+        {
             let chain = src.get(start..end).unwrap_or_default();
             let out = rewriter.edit_at(start);
             out.extend(chain.chars().filter(char::is_ascii_digit));

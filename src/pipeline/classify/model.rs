@@ -691,8 +691,13 @@ impl ServingModel {
         }
         features::extract_from_text(self.model.spec, &syms[..n], self.model.idf.as_ref(), s);
         let compliant = norm.signature.is_some() && norm.optout_notice;
-        let code_rule = class.category == Some(Category::Verification)
-            && class.category_scores[Category::Verification.index()] >= CODE_RULE_EVIDENCE;
+        let code_rule = if class.category == Some(Category::Verification)
+            && class.category_scores[Category::Verification.index()] >= CODE_RULE_EVIDENCE
+        {
+            self.settings.code_rule_discount
+        } else {
+            0.0
+        };
         self.conclude(s, compliant, code_rule)
     }
 
@@ -700,7 +705,7 @@ impl ServingModel {
         &self,
         s: &FeatureScratch,
         compliant_commercial: bool,
-        code_rule: bool,
+        code_rule: f32,
     ) -> ModelOutput {
         let mut out = ModelOutput {
             monitored: self.settings.monitor,
@@ -723,11 +728,6 @@ impl ServingModel {
                     out.category_probability[c.index()] = logits[col];
                 }
             }
-            let code_rule = if code_rule {
-                self.settings.code_rule_discount
-            } else {
-                0.0
-            };
             out.spam_score =
                 out.spam_probability * (1.0 - benign(&out, compliant_commercial, code_rule));
             let severe = [
