@@ -1228,6 +1228,7 @@ fn is_signature(inner: &str) -> bool {
 ///   回复TD取消, and 回复退订;
 /// - the verb, then the keyword: 退订回T, 退订回TD, 退订回N, 退订请回复TD, 退订回复TD, 退订请回N,
 ///   拒收请回复R, 拒收回R;
+/// - the wish, then the reply: 如不想再收到此类信息请回复TD, 如不需要此类短信，请回复T, 不再接收请回N;
 /// - English: reply STOP, txt STOP, text STOP, send STOP.
 ///
 /// Quotes, brackets, colons and spaces are tolerated around the keyword; a Latin keyword must end
@@ -1238,10 +1239,15 @@ fn optout_pattern() -> String {
     let verb = "(?:退订|退定|退|拒收|取消)";
     let refuse = "(?:退订|退定|拒收|取消|屏蔽)";
     let reply = "(?:回复?|复|回覆|发送|发)";
+    // "Not wanting more", then a reply keyword: the keyword alone makes it an opt-out ("如不需要，
+    // 回复1办理" is not one: 1 is no opt-out keyword).
+    let unwanted = "(?:不想|不愿意?|不需要?|不再|无需)再?(?:收到|接收|接到)?\
+                    (?:此类|该类|这类|类似|相关|以上)?(?:信息|短信|消息|推送|通知)?";
     [
         format!("回[复覆]?(?:短信)?{quote}{keyword}{quote}{verb}"),
         format!("回复{quote}退订"),
         format!("{refuse}(?:短信|信息)?(?:请您?)?{reply}{quote}{keyword}{quote}(?:[^a-z0-9]|$)"),
+        format!("{unwanted}[,，。]?(?:请您?)?{reply}{quote}{keyword}{quote}(?:[^a-z0-9]|$)"),
         format!("(?:reply|txt|text|send){quote}(?:stop|unsubscribe)(?:[^a-z]|$)"),
     ]
     .join("|")
@@ -1732,6 +1738,15 @@ mod tests {
             "回复【TD】退订",
             "ＴＤ退订回ＴＤ",
             "退订回T。",
+            // Every opt-out the port-traffic generator writes (training/gen/common.py OPTOUTS).
+            "回T退",
+            "退订请回复T",
+            "拒收请回R",
+            "退订回复T",
+            "如不想再收到此类信息请回复TD",
+            "回复0000退订",
+            "如不需要此类短信，请回复T",
+            "不再接收请回N",
         ] {
             assert!(
                 normalize(&format!("【某店】新品上市,{notice}")).optout_notice,
@@ -1744,6 +1759,8 @@ mod tests {
             "回复验证码",
             "我想退订单",
             "stopwatch",
+            "如不需要，回复1办理",
+            "不想错过？回复查询余额",
         ] {
             assert!(!normalize(text).optout_notice, "{text}");
         }

@@ -278,6 +278,15 @@ async fn commercial_without_signature_or_optout_notice() {
             .all(|r| *r == ReasonCode::ReasonSpamContent),
         "{no_notice:?}"
     );
+    // The notice in a wording other than 回T退订 is a notice all the same.
+    let worded = d
+        .screen(request(
+            JD,
+            SUB,
+            "【京东】双11狂欢返场，家电低至5折，满300减50，领券下单更优惠，如不想再收到此类信息请回复TD",
+        ))
+        .await;
+    assert_eq!(worded.verdict(), Verdict::Release, "{worded:?}");
     d.stop().await;
 }
 

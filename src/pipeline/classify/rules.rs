@@ -957,74 +957,18 @@ fn keyword_matcher<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::normalize::Normalizer;
     use proptest::prelude::*;
     use std::sync::OnceLock;
 
-    /// A stand-in for the normalizer (written concurrently): lowercase ASCII, full-width ASCII folded,
-    /// whitespace runs collapsed, the 【signature】 at the start or end split off, opt-out notice,
-    /// URLs (known shorteners counted) and contact numbers extracted.
+    /// The daemon's own normalizer, so the rules are tested on the text they will see.
     fn norm(raw: &str) -> NormalizedText {
-        let mut body = raw.trim();
-        let mut signature = None;
-        let mut signature_at_end = false;
-        if let Some(rest) = body.strip_prefix('【') {
-            if let Some((sig, after)) = rest.split_once('】') {
-                signature = Some(sig.trim().to_owned());
-                body = after;
-            }
-        } else if let Some(before_close) = body.strip_suffix('】')
-            && let Some((before, sig)) = before_close.rsplit_once('【')
-        {
-            signature = Some(sig.trim().to_owned());
-            signature_at_end = true;
-            body = before;
-        }
-        let folded = fold_keyword(body);
-        let text = folded.split_whitespace().collect::<Vec<_>>().join(" ");
-        let optout_notice = ["退订", "回t", "拒收"].iter().any(|k| text.contains(k));
-
-        static URL: OnceLock<Regex> = OnceLock::new();
-        static PHONE: OnceLock<Regex> = OnceLock::new();
-        let url = URL.get_or_init(|| {
-            Regex::new(r"(?:https?://)?(?:[a-z0-9-]+\.)+(?:com\.cn|com|cn|cc|top|vip|app|net|org)(?:/[a-z0-9/_.?=&%-]*)?")
-                .unwrap()
-        });
-        let phone = PHONE.get_or_init(|| Regex::new(r"0[0-9]{2,3}-[0-9]{7,8}|[0-9]+").unwrap());
-        let urls: Vec<String> = url
-            .find_iter(&text)
-            .map(|m| m.as_str().to_owned())
-            .collect();
-        let shorteners = ["t.cn", "dwz.cn", "url.cn", "3.cn", "bit.ly", "suo.im"];
-        let shortened_urls = urls
-            .iter()
-            .filter(|u| {
-                let host = u
-                    .trim_start_matches("https://")
-                    .trim_start_matches("http://");
-                let host = host.split('/').next().unwrap_or(host);
-                shorteners.contains(&host)
-            })
-            .count() as u16;
-        let phones = phone
-            .find_iter(&text)
-            .map(|m| m.as_str().replace('-', ""))
-            .filter(|d| {
-                (d.len() == 11 && d.starts_with('1'))
-                    || (d.starts_with('0') && (10..=12).contains(&d.len()))
-                    || (d.starts_with("400") && d.len() == 10)
-                    || (d.starts_with("95") && d.len() == 5)
-            })
-            .collect();
-        NormalizedText {
-            text,
-            signature,
-            signature_at_end,
-            optout_notice,
-            urls,
-            shortened_urls,
-            phones,
-            ..NormalizedText::default()
-        }
+        static NORMALIZER: OnceLock<Normalizer> = OnceLock::new();
+        let mut out = NormalizedText::default();
+        NORMALIZER
+            .get_or_init(|| Normalizer::new(&[]))
+            .normalize_into(raw, &mut out);
+        out
     }
 
     fn embedded() -> &'static RuleSet {
