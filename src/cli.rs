@@ -539,6 +539,10 @@ pub struct TrainArgs {
     /// Add the feature text's length class as a feature (stored in the model).
     #[arg(long)]
     pub length: bool,
+    /// log2 of the buckets of a second spam head fitted on the rows without a 【signature】 only,
+    /// which scores unsigned messages (legitimate port traffic is signed). 0: none
+    #[arg(long, default_value_t = 0)]
+    pub unsigned_bits: u8,
 }
 
 #[derive(Debug, Args)]

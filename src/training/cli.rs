@@ -53,6 +53,7 @@ fn run_train(args: &TrainArgs) -> Result<(), String> {
         spam_power: args.spam_power,
         cjk_spacing: args.cjk_spacing,
         length: args.length,
+        unsigned_bits: args.unsigned_bits,
         // The category head's settings (one-vs-rest SVMs, C, fbs row weight) have no flags.
         ..TrainOptions::default()
     };

@@ -122,17 +122,22 @@ pub fn evaluate(
     let mut rules_only = Classification::default();
     let mut misses = Vec::new();
     let mut logits = vec![[0.0f32; 32]; model.heads.len()];
+    let (signed_spam, unsigned_spam) = (model.spam_head_for(true), model.spam_head_for(false));
     for row in rows {
         let features = featurizer.features(&row.text);
         for (h, head) in model.heads.iter().enumerate() {
             head.logits(features, &mut logits[h]);
         }
+        // The spam/ham labels live in the `spam` head; serving scores an unsigned message with
+        // `spam_unsigned` when the model has one, and so does eval.
+        let signed = featurizer.last().0.signature.is_some();
         let log_prob = |h: usize, c: usize, logits: &[[f32; 32]]| -> f32 {
-            let head = &model.heads[h];
-            if head.name == SPAM_HEAD {
-                let (s, m) = head.spam_ham();
+            if model.heads[h].name == SPAM_HEAD {
+                let h = if signed { signed_spam } else { unsigned_spam };
+                let head = &model.heads[h];
+                let (s, _) = head.spam_ham();
                 let p = model
-                    .spam_probability(&logits[h], s, m)
+                    .spam_probability(head, &logits[h])
                     .clamp(1e-7, 1.0 - 1e-7);
                 return if c == s {
                     p.ln() - spam_shift
@@ -141,7 +146,7 @@ pub fn evaluate(
                 };
             }
             let mut p = logits[h];
-            softmax(&mut p[..head.classes()]);
+            softmax(&mut p[..model.heads[h].classes()]);
             p[c].max(1e-30).ln()
         };
         let predicted = columns

@@ -23,7 +23,7 @@ use crate::pipeline::classify::Classification;
 use crate::pipeline::classify::features::{self, FeatureScratch, FeatureSpec, Idf};
 use crate::pipeline::classify::model::{
     CATEGORY_HEAD, ContentModel, Head, HeadHeader, Header, IdfHeader, MAX_BITS, MIN_BITS, SPAM,
-    SPAM_HEAD,
+    SPAM_HEAD, UNSIGNED_SPAM_HEAD,
 };
 use crate::pipeline::classify::rules::RuleSet;
 use crate::pipeline::normalize::{NormalizedText, Normalizer};
@@ -77,6 +77,9 @@ pub struct TrainOptions {
     pub cjk_spacing: bool,
     /// The feature text's length class as a feature (`FeatureSpec::length`).
     pub length: bool,
+    /// log2 of the table of a second spam head, `spam_unsigned`, fitted on the rows without a
+    /// 【signature】 only; serving scores unsigned messages with it. 0: no such head.
+    pub unsigned_bits: u8,
 }
 
 impl Default for TrainOptions {
@@ -103,6 +106,7 @@ impl Default for TrainOptions {
             spam_power: None,
             cjk_spacing: false,
             length: false,
+            unsigned_bits: 0,
         }
     }
 }
@@ -223,6 +227,8 @@ struct Prepared {
     fbs: bool,
     /// A row labeled plainly spam or ham (no category, no other head).
     binary: bool,
+    /// The normalizer found a 【signature】.
+    signed: bool,
 }
 
 /// A head while training: f32 weights and AdaGrad accumulators.
@@ -346,6 +352,7 @@ impl TrainHead {
             scale,
             margin_column,
             power,
+            calibration: None,
             levels,
             weights,
         }
@@ -385,6 +392,12 @@ pub fn train(
             )));
         }
     }
+    if opts.unsigned_bits != 0 && !(MIN_BITS..=MAX_BITS).contains(&opts.unsigned_bits) {
+        return Err(TrainError::Invalid(format!(
+            "--unsigned-bits {} outside {MIN_BITS}..={MAX_BITS} (or 0: no unsigned head)",
+            opts.unsigned_bits
+        )));
+    }
     if opts.max_n == 0 || usize::from(opts.max_n) > features::MAX_N {
         return Err(TrainError::Invalid(format!(
             "--max-n {} outside 1..={}",
@@ -419,13 +432,23 @@ pub fn train(
     if has(&|t| t.other.is_some()) {
         head_names.push(FBS_HEAD);
     }
-    let head_labels: Vec<Vec<String>> = head_names.iter().map(|h| labels::head_labels(h)).collect();
+    if opts.unsigned_bits > 0 {
+        head_names.push(UNSIGNED_SPAM_HEAD);
+    }
+    let head_labels: Vec<Vec<String>> = head_names
+        .iter()
+        .map(|h| match *h {
+            UNSIGNED_SPAM_HEAD => labels::head_labels(SPAM_HEAD),
+            h => labels::head_labels(h),
+        })
+        .collect();
 
     let mut featurizer = Featurizer::new(spec, None, RuleSet::embedded());
     let mut prepared: Vec<Prepared> = examples
         .iter()
         .map(|e| {
             let features = featurizer.features(&e.text).to_vec();
+            let signed = featurizer.last().0.signature.is_some();
             let mut targets = Vec::with_capacity(3);
             let mut add = |head: &str, label: &str| {
                 let h = head_names.iter().position(|n| *n == head);
@@ -458,9 +481,27 @@ pub fn train(
                 repeats: e.targets.repeats.max(1),
                 fbs: e.targets.other.is_some(),
                 binary: e.targets.category.is_none() && e.targets.other.is_none(),
+                signed,
             }
         })
         .collect();
+
+    if opts.unsigned_bits > 0 {
+        let unsigned = |spam: usize| {
+            prepared
+                .iter()
+                .any(|r| !r.signed && r.targets.contains(&(0, spam)))
+        };
+        let (spam, ham) = (
+            head_labels[0].iter().position(|l| l == SPAM).unwrap_or(1),
+            head_labels[0].iter().position(|l| l == "ham").unwrap_or(0),
+        );
+        if !unsigned(spam) || !unsigned(ham) {
+            return Err(TrainError::Invalid(
+                "--unsigned-bits needs spam and ham rows without a 【signature】".into(),
+            ));
+        }
+    }
 
     // Idf over every row (labels unused), then the rows' features re-weighted by it.
     let idf = (opts.idf_bits > 0).then(|| {
@@ -498,6 +539,25 @@ pub fn train(
         })
         .collect();
     let calibration = platt(&margins);
+    let unsigned_head = head_names.iter().position(|n| *n == UNSIGNED_SPAM_HEAD);
+    let unsigned_margins: Vec<(f32, bool)> = match unsigned_head {
+        Some(u) => calib_rows
+            .iter()
+            .filter_map(|&i| {
+                let row = &prepared[i];
+                let (_, c) = row
+                    .targets
+                    .iter()
+                    .find(|(h, _)| *h == 0)
+                    .filter(|_| !row.signed)?;
+                let mut z = [0.0f32; 32];
+                heads[u].logits(&row.features, &mut z);
+                Some((z[spam_cols.0] - z[spam_cols.1], *c == spam_cols.0))
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let unsigned_calibration = unsigned_head.map(|_| platt(&unsigned_margins));
     // The category head's SVM margins are no probabilities: one temperature for its softmax,
     // fitted on the same held-back rows (serving thresholds P(FRAUD_SUSPECT) and P(ILLEGAL)).
     let category = head_names.iter().position(|n| *n == CATEGORY_HEAD);
@@ -570,16 +630,30 @@ pub fn train(
             map.insert("category_temperature".into(), f64::from(t).into());
         }
         map.insert("calibration_rows".into(), margins.len().into());
+        if opts.unsigned_bits > 0 {
+            map.insert("unsigned_bits".into(), opts.unsigned_bits.into());
+            map.insert(
+                "unsigned_calibration_rows".into(),
+                unsigned_margins.len().into(),
+            );
+        }
         map.insert(
             "rules_symbols".into(),
             featurizer.rules().symbol_count().into(),
         );
     }
-    // The spam head is an SVM: its weights live in the spam column only.
+    // The spam heads are SVMs: their weights live in the spam column only.
     let quantized: Vec<Head> = heads
         .iter()
         .enumerate()
-        .map(|(i, h)| h.quantize((i == 0).then_some(spam_cols.0), opts.spam_power))
+        .map(|(i, h)| {
+            let spam_like = i == 0 || Some(i) == unsigned_head;
+            let mut q = h.quantize(spam_like.then_some(spam_cols.0), opts.spam_power);
+            if Some(i) == unsigned_head {
+                q.calibration = unsigned_calibration;
+            }
+            q
+        })
         .collect();
     let mut header = Header {
         version: String::new(),
@@ -600,6 +674,7 @@ pub fn train(
                 scale: h.scale,
                 margin_column: h.margin_column,
                 power: h.power,
+                calibration: h.calibration,
             })
             .collect(),
         calibration,
@@ -626,10 +701,10 @@ fn fit(
         .iter()
         .zip(head_labels)
         .map(|(n, l)| {
-            let bits = if *n == SPAM_HEAD {
-                opts.bits
-            } else {
-                opts.head_bits
+            let bits = match *n {
+                SPAM_HEAD => opts.bits,
+                UNSIGNED_SPAM_HEAD => opts.unsigned_bits,
+                _ => opts.head_bits,
             };
             TrainHead::new(n, l.clone(), bits)
         })
@@ -678,14 +753,32 @@ fn fit(
         }
     }
 
-    // The spam head (always head 0, columns ham and spam): the SVM's margin in the spam column.
+    // The spam head (always head 0, columns ham and spam): the SVM's margin in the spam column;
+    // `spam_unsigned` the same, on the unsigned rows only.
     let spam_col = head_labels[0].iter().position(|l| l == SPAM).unwrap_or(1);
+    fit_spam_svm(&mut heads[0], prepared, rows, opts, spam_col, |_| true);
+    if let Some(u) = head_names.iter().position(|n| *n == UNSIGNED_SPAM_HEAD) {
+        fit_spam_svm(&mut heads[u], prepared, rows, opts, spam_col, |r| !r.signed);
+    }
+    heads
+}
+
+/// Fits `head` as the SVM of the spam/ham targets (head 0's) of the `rows` that `keep` accepts;
+/// its weights go to column `spam_col`.
+fn fit_spam_svm(
+    head: &mut TrainHead,
+    prepared: &[Prepared],
+    rows: &[usize],
+    opts: &TrainOptions,
+    spam_col: usize,
+    keep: impl Fn(&Prepared) -> bool,
+) {
     let svm_rows: Vec<svm::SvmRow<'_>> = rows
         .iter()
         .filter_map(|&i| {
             let row = &prepared[i];
             let &(_, c) = row.targets.iter().find(|(h, _)| *h == 0)?;
-            Some(svm::SvmRow {
+            keep(row).then(|| svm::SvmRow {
                 features: &row.features,
                 spam: c == spam_col,
                 weight: f32::from(row.repeats) * if row.binary { opts.binary_weight } else { 1.0 },
@@ -698,19 +791,17 @@ fn fit(
             c: opts.spam_c,
             tolerance: opts.svm_tolerance,
             max_passes: 1000,
-            bits: opts.bits,
+            bits: head.bits,
             seed: opts.seed,
         },
     );
-    let spam = &mut heads[0];
-    let k = spam.labels.len();
-    spam.weights.fill(0.0);
+    let k = head.labels.len();
+    head.weights.fill(0.0);
     for (b, w) in fitted.weights.iter().enumerate() {
-        spam.weights[b * k + spam_col] = *w;
+        head.weights[b * k + spam_col] = *w;
     }
-    spam.bias.fill(0.0);
-    spam.bias[spam_col] = fitted.bias;
-    heads
+    head.bias.fill(0.0);
+    head.bias[spam_col] = fitted.bias;
 }
 
 fn version_of(header: &Header, idf: Option<&Idf>, heads: &[Head]) -> String {
@@ -872,6 +963,89 @@ mod tests {
         let loaded = ContentModel::from_bytes(&off.to_bytes()).unwrap();
         assert!(!loaded.spec.length && !loaded.spec.cjk_spacing);
         assert_ne!(loaded.header.version, on.header.version);
+    }
+
+    /// Probability of spam that serving gives `text` under `model`.
+    fn served_spam_probability(model: &ContentModel, text: &str) -> f32 {
+        let rules = RuleSet::embedded();
+        let serving = crate::pipeline::classify::model::ServingModel::new(
+            std::sync::Arc::new(model.clone()),
+            Default::default(),
+            &rules,
+        );
+        let mut norm = NormalizedText::default();
+        Normalizer::default().normalize_into(text, &mut norm);
+        let mut class = crate::pipeline::classify::Classification::default();
+        rules.classify(&norm, &mut class);
+        serving.score(&norm, &class).spam_probability
+    }
+
+    #[test]
+    fn unsigned_messages_are_scored_by_the_unsigned_head() {
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/it/fixtures/model_train.tsv");
+        let (mut examples, provenance) = load_examples(&[fixture]).unwrap();
+        // One promotion, spam where it comes unsigned (another channel's label) and legitimate
+        // where a port sends it signed: the conflict the unsigned head exists for.
+        for i in 0..40 {
+            let promo = format!("秋季新品上市全场五折，进店再领满减券第{i}波");
+            examples.push(Example {
+                text: promo.clone(),
+                targets: labels::targets("spam").unwrap(),
+            });
+            examples.push(Example {
+                text: format!("【优选商城】{promo}，回T退订"),
+                targets: labels::targets("MARKETING").unwrap(),
+            });
+        }
+        let opts = TrainOptions {
+            bits: 14,
+            head_bits: 12,
+            idf_bits: 14,
+            ..TrainOptions::default()
+        };
+        let one = train(&examples, &opts, provenance.clone()).unwrap();
+        let two = train(
+            &examples,
+            &TrainOptions {
+                unsigned_bits: 13,
+                ..opts
+            },
+            provenance,
+        )
+        .unwrap();
+        let two = ContentModel::from_bytes(&two.to_bytes()).unwrap();
+        let u = two.spam_head_for(false);
+        assert_eq!(two.heads[u].name, UNSIGNED_SPAM_HEAD);
+        assert_eq!(two.heads[u].bits, 13);
+        assert_eq!(two.heads[two.spam_head_for(true)].name, SPAM_HEAD);
+        assert_eq!(one.spam_head_for(false), one.spam_head_for(true));
+
+        let unsigned = "秋季新品上市全场五折，进店再领满减券第99波";
+        let signed = "【优选商城】秋季新品上市全场五折，进店再领满减券第99波，回T退订";
+        let (p1, p2) = (
+            served_spam_probability(&one, unsigned),
+            served_spam_probability(&two, unsigned),
+        );
+        assert!(
+            p2 > 0.5 && p2 > p1,
+            "unsigned: {p1} without the head, {p2} with it"
+        );
+        // Signed messages keep the spam head, trained on the same rows either way.
+        let (s1, s2) = (
+            served_spam_probability(&one, signed),
+            served_spam_probability(&two, signed),
+        );
+        assert!((s1 - s2).abs() < 1e-6, "signed: {s1} vs {s2}");
+
+        // A file whose unsigned head lost its calibration is refused, with the reason.
+        let mut broken = two.clone();
+        broken.header.heads[u].calibration = None;
+        let e = ContentModel::from_bytes(&broken.to_bytes()).unwrap_err();
+        assert!(
+            e.contains(UNSIGNED_SPAM_HEAD) && e.contains("calibration"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //!
 //! Heads: `spam` (ham/spam: the spam score), `category` (API.md's categories: serving), and one per
 //! other label set it was trained on (e.g. `fbs`, the fake-base-station categories), used by
-//! `portcullis eval`. Training lives in `crate::training`; this module only loads and scores.
+//! `portcullis eval`. An optional `spam_unsigned` head gives the spam score of messages without a
+//! 【signature】: legitimate port traffic is signed, and what a spam head learns from it (that a
+//! promotion or a code can be legitimate) costs it on the unsigned texts of other channels. Training lives in `crate::training`; this module only loads and scores.
 //!
 //! File format (gzip of): magic `PCMODEL\0`, u32 format version, u32 header length, the header as
 //! JSON (heads with their table sizes, feature spec, idf table size, calibration, provenance), then
@@ -42,6 +44,9 @@ pub const SPAM: &str = "spam";
 pub const HAM: &str = "ham";
 /// The head whose classes are API.md's categories (VERIFICATION, ...).
 pub const CATEGORY_HEAD: &str = "category";
+/// The spam head for messages without a 【signature】 (optional; same shape as `spam`, with its own
+/// calibration), fitted on the training rows without one.
+pub const UNSIGNED_SPAM_HEAD: &str = "spam_unsigned";
 
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("model {path}: {message}")]
@@ -115,6 +120,9 @@ pub struct HeadHeader {
     /// linear i8 scale most of them rounded to 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power: Option<f32>,
+    /// Platt scaling of a spam head other than `spam` (whose scaling is `Header::calibration`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<[f32; 2]>,
 }
 
 /// One softmax head.
@@ -129,6 +137,8 @@ pub struct Head {
     pub margin_column: Option<usize>,
     /// See `HeadHeader::power`.
     pub power: Option<f32>,
+    /// See `HeadHeader::calibration`.
+    pub calibration: Option<[f32; 2]>,
     /// The weight of each stored byte (`q as u8` indexes it): `levels(scale, power)`.
     pub levels: Vec<f32>,
     /// buckets × stored columns (labels, or 1 with `margin_column`), bucket-major.
@@ -378,6 +388,7 @@ impl ContentModel {
                 scale: h.scale,
                 margin_column: h.margin_column,
                 power: h.power,
+                calibration: h.calibration,
                 levels: levels(h.scale, h.power),
                 weights,
             });
@@ -396,6 +407,16 @@ impl ContentModel {
             .ok_or_else(|| format!("no `{SPAM_HEAD}` head"))?;
         if spam.label_index(SPAM).is_none() || spam.label_index(HAM).is_none() {
             return Err(format!("the `{SPAM_HEAD}` head lacks `spam` or `ham`"));
+        }
+        if let Some(u) = model.head(UNSIGNED_SPAM_HEAD) {
+            let calibrated = u
+                .calibration
+                .is_some_and(|c| c.iter().all(|x| x.is_finite()));
+            if u.label_index(SPAM).is_none() || u.label_index(HAM).is_none() || !calibrated {
+                return Err(format!(
+                    "the `{UNSIGNED_SPAM_HEAD}` head needs `spam`, `ham` and a finite calibration"
+                ));
+            }
         }
         Ok(model)
     }
@@ -425,9 +446,22 @@ impl ContentModel {
         gz.finish().unwrap_or_default()
     }
 
-    /// Calibrated P(spam) from the spam head's logits.
-    pub fn spam_probability(&self, logits: &[f32], spam: usize, ham: usize) -> f32 {
-        let [a, b] = self.header.calibration;
+    /// The spam head that scores a message: `spam_unsigned` for one without a 【signature】 when
+    /// the model has it, else `spam`. Serving caches the answer; this looks the heads up by name.
+    pub fn spam_head_for(&self, signed: bool) -> usize {
+        let by_name = |n: &str| self.heads.iter().position(|h| h.name == n);
+        (!signed)
+            .then(|| by_name(UNSIGNED_SPAM_HEAD))
+            .flatten()
+            .or_else(|| by_name(SPAM_HEAD))
+            .unwrap_or(0)
+    }
+
+    /// Calibrated P(spam) from the logits of spam head `head` (its own calibration, or the
+    /// header's for `spam`).
+    pub fn spam_probability(&self, head: &Head, logits: &[f32]) -> f32 {
+        let (spam, ham) = head.spam_ham();
+        let [a, b] = head.calibration.unwrap_or(self.header.calibration);
         let z = a * (logits[spam] - logits[ham]) + b;
         1.0 / (1.0 + (-z).exp())
     }
@@ -621,7 +655,9 @@ pub struct ServingModel {
     pub settings: ModelSettings,
     /// Feature hash per rule SymbolId.
     symbol_hashes: Vec<u64>,
+    /// (head, spam column, ham column) of the spam head for signed messages, and for unsigned.
     spam: (usize, usize, usize),
+    unsigned_spam: (usize, usize, usize),
     /// Column of each Category in the category head.
     category_columns: [Option<usize>; 7],
     category_head: Option<usize>,
@@ -634,13 +670,12 @@ impl ServingModel {
         rules: &super::rules::RuleSet,
     ) -> ServingModel {
         let symbol_hashes = features::symbol_hashes(rules);
-        let spam_head = model
-            .heads
-            .iter()
-            .position(|h| h.name == SPAM_HEAD)
-            .unwrap_or(0);
-        let (s, h) = model.heads[spam_head].spam_ham();
-        let spam = (spam_head, s, h);
+        let columns = |head: usize| {
+            let (s, h) = model.heads[head].spam_ham();
+            (head, s, h)
+        };
+        let spam = columns(model.spam_head_for(true));
+        let unsigned_spam = columns(model.spam_head_for(false));
         let category_head = model.heads.iter().position(|h| h.name == CATEGORY_HEAD);
         let mut category_columns = [None; 7];
         if let Some(h) = category_head {
@@ -653,6 +688,7 @@ impl ServingModel {
             settings,
             symbol_hashes,
             spam,
+            unsigned_spam,
             category_columns,
             category_head,
         }
@@ -698,12 +734,13 @@ impl ServingModel {
         } else {
             0.0
         };
-        self.conclude(s, compliant, code_rule)
+        self.conclude(s, norm.signature.is_some(), compliant, code_rule)
     }
 
     fn conclude(
         &self,
         s: &FeatureScratch,
+        signed: bool,
         compliant_commercial: bool,
         code_rule: f32,
     ) -> ModelOutput {
@@ -712,10 +749,14 @@ impl ServingModel {
             ..ModelOutput::default()
         };
         let mut logits = [0.0f32; 32];
-        let (spam_head, spam, ham) = self.spam;
+        let (spam_head, spam, ham) = if signed {
+            self.spam
+        } else {
+            self.unsigned_spam
+        };
         let head = &self.model.heads[spam_head];
         head.logits(&s.features, &mut logits);
-        out.spam_probability = self.model.spam_probability(&logits, spam, ham);
+        out.spam_probability = self.model.spam_probability(head, &logits);
         out.spam_score = out.spam_probability;
         let mut explain: Option<(usize, usize, usize)> = None;
         if let Some(h) = self.category_head {
