@@ -109,6 +109,7 @@ struct RawModel {
     illegal_threshold: f32,
     category_weight: f32,
     code_rule_discount: f32,
+    signed_fraud_needs_contact: bool,
 }
 
 impl Default for RawModel {
@@ -121,6 +122,7 @@ impl Default for RawModel {
             illegal_threshold: d.illegal_threshold,
             category_weight: d.category_weight,
             code_rule_discount: d.code_rule_discount,
+            signed_fraud_needs_contact: d.signed_fraud_needs_contact,
         }
     }
 }
@@ -580,6 +582,7 @@ fn model_settings(m: &RawModel) -> ModelSettings {
         illegal_threshold: m.illegal_threshold,
         category_weight: m.category_weight,
         code_rule_discount: m.code_rule_discount,
+        signed_fraud_needs_contact: m.signed_fraud_needs_contact,
         ..ModelSettings::default()
     }
 }

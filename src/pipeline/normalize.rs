@@ -306,6 +306,8 @@ impl Normalizer {
                 if !has_scheme && !url.starts_with("www.") {
                     let host = url_host(url);
                     match bare_host_end(host) {
+                        // A known shortener is a link whatever its TLD (suo.im, is.gd, u.nu).
+                        None if self.is_shortener(host) => {}
                         None => continue,
                         // A cut inside the host drops the rest of it, the port and the path.
                         Some(end) if end < host.len() => url = url.get(..end).unwrap_or_default(),
@@ -1878,6 +1880,19 @@ mod tests {
         // Words that end like a TLD are not hosts.
         let n = normalize("let's go to work. it was fun, at the club");
         assert!(n.urls.is_empty(), "{:?}", n.urls);
+    }
+
+    #[test]
+    fn known_shorteners_are_links_on_any_tld() {
+        // .im, .gd, .nu and .mp are no bare TLDs of ours, but these hosts are shorteners.
+        let n = normalize("理赔请点击 suo.im/kaLM5q 填写，或 is.gd/oroLb1、u.nu/O1NWjQ、j.mp/x1");
+        assert_eq!(
+            n.urls,
+            ["suo.im/kalm5q", "is.gd/orolb1", "u.nu/o1nwjq", "j.mp/x1"]
+        );
+        assert_eq!(n.shortened_urls, 4);
+        // Other hosts on those TLDs still need a scheme or www.
+        assert!(normalize("见 shop.im/x").urls.is_empty());
     }
 
     #[test]

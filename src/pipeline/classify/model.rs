@@ -521,6 +521,10 @@ pub struct ModelSettings {
     /// When the rules recognised a verification code on their own (`CODE_RULE_EVIDENCE`), the
     /// model's spam score is multiplied by 1 − this (`benign`); 0 turns it off.
     pub code_rule_discount: f32,
+    /// A signed message that offers no way to reach anyone but the signer's official channels
+    /// (`offers_contact`) is not called FRAUD_SUSPECT, and the category head's fraud belief counts
+    /// as benign for it (`benign`).
+    pub signed_fraud_needs_contact: bool,
 }
 
 /// Rule evidence for VERIFICATION that one code rule gives on its own (rules.toml's weight scale:
@@ -536,6 +540,7 @@ impl Default for ModelSettings {
             spam_threshold: 0.5,
             category_weight: 2.0,
             code_rule_discount: 0.5,
+            signed_fraud_needs_contact: true,
         }
     }
 }
@@ -550,14 +555,44 @@ impl Default for ModelSettings {
 /// they do from the wording alone, also for layouts the category head never saw (on port families
 /// held out of training, English codes such as "Use 482913 to verify your account" scored 0.83–0.997
 /// spam with the head's belief alone). The two combine as independent beliefs.
-fn benign(out: &ModelOutput, compliant_commercial: bool, code_rule: f32) -> f32 {
+fn benign(
+    out: &ModelOutput,
+    compliant_commercial: bool,
+    code_rule: f32,
+    signed_without_contact: bool,
+) -> f32 {
     let p = |c: Category| out.category_probability[c.index()];
     let mut mass = p(Category::Verification) + p(Category::Service) + p(Category::Collection);
     if compliant_commercial {
         mass += p(Category::Marketing) + p(Category::LoanMarketing);
     }
+    if signed_without_contact {
+        mass += p(Category::FraudSuspect);
+    }
     let head = mass.clamp(0.0, 1.0);
     1.0 - (1.0 - head) * (1.0 - code_rule.clamp(0.0, 1.0))
+}
+
+/// Whether `norm` gives its reader a way to reach or pay someone other than the signer's official
+/// channels: a link, a number other than a 95xxx service number (assigned to banks, insurers and
+/// carriers by MIIT; nobody else can be called on one), a WeChat or QQ contact, or a card number
+/// (13 digits or more) to pay into. Fraud needs one. A signed notice without any (a bank sending
+/// its customer to its app, a branch or its 955xx line) reads as phishing to a model that learnt
+/// fraud from fake base stations, and is not: serving does not call it FRAUD_SUSPECT.
+fn offers_contact(norm: &NormalizedText) -> bool {
+    let service_number = |p: &String| p.starts_with("95") && p.len() <= 6;
+    if !norm.urls.is_empty() || norm.phones.iter().any(|p| !service_number(p)) {
+        return true;
+    }
+    let t = norm.text.as_str();
+    if t.contains("微信") || t.contains("qq") || t.contains("扣扣") {
+        return true;
+    }
+    let mut run = 0usize;
+    t.bytes().any(|b| {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        run >= 13
+    })
 }
 
 /// What the model concluded about one message (Copy, no allocation), kept in `Classification`.
@@ -734,7 +769,10 @@ impl ServingModel {
         } else {
             0.0
         };
-        self.conclude(s, norm.signature.is_some(), compliant, code_rule)
+        let signed = norm.signature.is_some();
+        let signed_without_contact =
+            self.settings.signed_fraud_needs_contact && signed && !offers_contact(norm);
+        self.conclude(s, signed, compliant, code_rule, signed_without_contact)
     }
 
     fn conclude(
@@ -743,6 +781,7 @@ impl ServingModel {
         signed: bool,
         compliant_commercial: bool,
         code_rule: f32,
+        signed_without_contact: bool,
     ) -> ModelOutput {
         let mut out = ModelOutput {
             monitored: self.settings.monitor,
@@ -769,8 +808,14 @@ impl ServingModel {
                     out.category_probability[c.index()] = logits[col];
                 }
             }
-            out.spam_score =
-                out.spam_probability * (1.0 - benign(&out, compliant_commercial, code_rule));
+            out.spam_score = out.spam_probability
+                * (1.0
+                    - benign(
+                        &out,
+                        compliant_commercial,
+                        code_rule,
+                        signed_without_contact,
+                    ));
             let severe = [
                 (
                     Category::Illegal,
@@ -788,6 +833,9 @@ impl ServingModel {
             // text far from both its argmax means little.
             let abusive = out.spam_probability >= 0.5;
             for (category, threshold, flag) in severe {
+                if category == Category::FraudSuspect && signed_without_contact {
+                    continue;
+                }
                 if let Some(col) = self.category_columns[category.index()]
                     && abusive
                     && logits[col] >= threshold
@@ -906,6 +954,43 @@ mod tests {
             serve(0.0, warning).spam_score,
             serve(0.5, warning).spam_score
         );
+    }
+
+    #[test]
+    fn a_signed_message_without_a_way_to_reach_anyone_is_not_called_fraud() {
+        use crate::pipeline::classify::{Classification, classify, rules::RuleSet};
+        use crate::pipeline::normalize::Normalizer;
+        let model = std::sync::Arc::new(
+            ContentModel::from_bytes(include_bytes!("../../../config/models/default.pcm")).unwrap(),
+        );
+        let rules = RuleSet::embedded();
+        let serve = |gate: bool, text: &str| {
+            let settings = ModelSettings {
+                signed_fraud_needs_contact: gate,
+                ..ModelSettings::default()
+            };
+            let serving = ServingModel::new(std::sync::Arc::clone(&model), settings, &rules);
+            let mut n = NormalizedText::default();
+            Normalizer::default().normalize_into(text, &mut n);
+            let mut class = Classification::default();
+            classify(&rules, Some(&serving), &n, &mut class);
+            class.model.unwrap()
+        };
+        let body = "您的账户存在异常已被冻结，请立即核实身份解除限制，逾期将影响您的征信";
+        let signed = format!("【招商银行】{body}。详询95555");
+        // Without the gate the model calls it fraud; with it, the signer's own 95xxx line is no
+        // channel a fraudster can use, so neither the flag nor the spam score stands.
+        let (off, on) = (serve(false, &signed), serve(true, &signed));
+        assert!(off.flags & FLAG_FRAUD != 0, "{off:?}");
+        assert!(on.flags & FLAG_FRAUD == 0, "{on:?}");
+        assert!(on.spam_score < off.spam_score, "{on:?} {off:?}");
+        // Any other way to reach someone keeps it fraud: a link, a mobile number, a WeChat id.
+        for channel in ["点击 t.cn/A6bXz", "致电13912345678", "加微信 kf8899"] {
+            let text = format!("【招商银行】{body}，{channel}");
+            assert!(serve(true, &text).flags & FLAG_FRAUD != 0, "{text}");
+        }
+        // Unsigned messages are not port traffic's business: the gate leaves them alone.
+        assert!(serve(true, body).flags & FLAG_FRAUD != 0);
     }
 
     #[test]
