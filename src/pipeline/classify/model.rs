@@ -7,7 +7,8 @@
 //! other label set it was trained on (e.g. `fbs`, the fake-base-station categories), used by
 //! `portcullis eval`. An optional `spam_unsigned` head gives the spam score of messages without a
 //! 【signature】: legitimate port traffic is signed, and what a spam head learns from it (that a
-//! promotion or a code can be legitimate) costs it on the unsigned texts of other channels. Training lives in `crate::training`; this module only loads and scores.
+//! promotion or a code can be legitimate) costs it on the unsigned texts of other channels.
+//! Training lives in `crate::training`; this module only loads and scores.
 //!
 //! File format (gzip of): magic `PCMODEL\0`, u32 format version, u32 header length, the header as
 //! JSON (heads with their table sizes, feature spec, idf table size, calibration, provenance), then
@@ -547,7 +548,8 @@ impl Default for ModelSettings {
 
 /// The share of the category head's belief on kinds of message the port rules govern rather than
 /// content scoring: verification codes, service notices and collection notices, and commercial
-/// messages that name their sender and offer an opt-out (consent and opt-out policy decide those).
+/// messages that name their sender and offer an opt-out (consent and opt-out policy decide those),
+/// and fraud that a signed message cannot be without a channel (`offers_contact`).
 /// The spam head learnt "spam" mostly from other channels (shop promotions, fake base stations),
 /// where a code, an amount or a promotion is a spam sign; on port traffic of these kinds it is not.
 ///
