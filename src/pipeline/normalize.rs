@@ -1227,9 +1227,9 @@ fn is_signature(inner: &str) -> bool {
 
 /// Opt-out notices seen in real traffic, on lowercase canonical text:
 /// - keyword, then the verb: 回T退订, 回TD退订, 回复TD退订, 回复"TD"退订, 回N退订, 回0000退订,
-///   回复TD取消, and 回复退订;
+///   回复TD取消, 回复TD即可退订, 回复QX退订, and 回复退订;
 /// - the verb, then the keyword: 退订回T, 退订回TD, 退订回N, 退订请回复TD, 退订回复TD, 退订请回N,
-///   拒收请回复R, 拒收回R;
+///   拒收请回复R, 拒收回R, 取消订阅回复TD;
 /// - the wish, then the reply: 如不想再收到此类信息请回复TD, 如不需要此类短信，请回复T, 不再接收请回N;
 /// - English: reply STOP, txt STOP, text STOP, send STOP.
 ///
@@ -1237,7 +1237,8 @@ fn is_signature(inner: &str) -> bool {
 /// the word (退订回T ok, 退订回TV not).
 fn optout_pattern() -> String {
     let quote = r#"[\s"'“”‘’「」『』〈〉《》\[\]【】()<>:,]*"#;
-    let keyword = "(?:tddx|td|t|n|r|0000|stop|退订)";
+    // qx: 取消 ("cancel"), as some shops word it (退订回复QX).
+    let keyword = "(?:tddx|td|qx|t|n|r|0000|stop|退订)";
     let verb = "(?:退订|退定|退|拒收|取消)";
     let refuse = "(?:退订|退定|拒收|取消|屏蔽)";
     let reply = "(?:回复?|复|回覆|发送|发)";
@@ -1246,9 +1247,11 @@ fn optout_pattern() -> String {
     let unwanted = "(?:不想|不愿意?|不需要?|不再|无需)再?(?:收到|接收|接到)?\
                     (?:此类|该类|这类|类似|相关|以上)?(?:信息|短信|消息|推送|通知)?";
     [
-        format!("回[复覆]?(?:短信)?{quote}{keyword}{quote}{verb}"),
+        format!("回[复覆]?(?:短信)?{quote}{keyword}{quote}(?:即可|即)?{verb}"),
         format!("回复{quote}退订"),
-        format!("{refuse}(?:短信|信息)?(?:请您?)?{reply}{quote}{keyword}{quote}(?:[^a-z0-9]|$)"),
+        format!(
+            "{refuse}(?:短信|信息|订阅)?(?:请您?)?{reply}{quote}{keyword}{quote}(?:[^a-z0-9]|$)"
+        ),
         format!("{unwanted}[,，。]?(?:请您?)?{reply}{quote}{keyword}{quote}(?:[^a-z0-9]|$)"),
         format!("(?:reply|txt|text|send){quote}(?:stop|unsubscribe)(?:[^a-z]|$)"),
     ]
@@ -1749,6 +1752,12 @@ mod tests {
             "回复0000退订",
             "如不需要此类短信，请回复T",
             "不再接收请回N",
+            // Wordings of real shops and banks beyond the generator's.
+            "取消订阅回复TD",
+            "回复TD即可退订",
+            "回复T即退订",
+            "退订回复QX",
+            "回复QX退订",
         ] {
             assert!(
                 normalize(&format!("【某店】新品上市,{notice}")).optout_notice,
@@ -1763,6 +1772,7 @@ mod tests {
             "stopwatch",
             "如不需要，回复1办理",
             "不想错过？回复查询余额",
+            "取消订阅",
         ] {
             assert!(!normalize(text).optout_notice, "{text}");
         }
