@@ -1243,7 +1243,8 @@ fn optout_pattern() -> String {
     let refuse = "(?:退订|退定|拒收|取消|屏蔽)";
     let reply = "(?:回复?|复|回覆|发送|发)";
     // "Not wanting more", then a reply keyword: the keyword alone makes it an opt-out ("如不需要，
-    // 回复1办理" is not one: 1 is no opt-out keyword).
+    // 回复1办理" is not one: 1 is no opt-out keyword). Only verbs of replying: a bare 发 ("不再发T恤")
+    // is no reply.
     let unwanted = "(?:不想|不愿意?|不需要?|不再|无需)再?(?:收到|接收|接到)?\
                     (?:此类|该类|这类|类似|相关|以上)?(?:信息|短信|消息|推送|通知)?";
     [
@@ -1252,7 +1253,9 @@ fn optout_pattern() -> String {
         format!(
             "{refuse}(?:短信|信息|订阅)?(?:请您?)?{reply}{quote}{keyword}{quote}(?:[^a-z0-9]|$)"
         ),
-        format!("{unwanted}[,，。]?(?:请您?)?{reply}{quote}{keyword}{quote}(?:[^a-z0-9]|$)"),
+        format!(
+            "{unwanted}[,，。]?(?:请您?)?(?:回复?|回覆|发送){quote}{keyword}{quote}(?:[^a-z0-9]|$)"
+        ),
         format!("(?:reply|txt|text|send){quote}(?:stop|unsubscribe)(?:[^a-z]|$)"),
     ]
     .join("|")
@@ -1772,6 +1775,7 @@ mod tests {
             "stopwatch",
             "如不需要，回复1办理",
             "不想错过？回复查询余额",
+            "我们不再发T恤了",
             "取消订阅",
         ] {
             assert!(!normalize(text).optout_notice, "{text}");
