@@ -528,33 +528,11 @@ pub fn train(
         head_labels[0].iter().position(|l| l == "spam").unwrap_or(1),
         head_labels[0].iter().position(|l| l == "ham").unwrap_or(0),
     );
-    let margins: Vec<(f32, bool)> = calib_rows
-        .iter()
-        .filter_map(|&i| {
-            let row = &prepared[i];
-            let (_, c) = row.targets.iter().find(|(h, _)| *h == 0)?;
-            let mut z = [0.0f32; 32];
-            heads[0].logits(&row.features, &mut z);
-            Some((z[spam_cols.0] - z[spam_cols.1], *c == spam_cols.0))
-        })
-        .collect();
+    let margins = spam_margins(&heads[0], &prepared, calib_rows, spam_cols, |_| true);
     let calibration = platt(&margins);
     let unsigned_head = head_names.iter().position(|n| *n == UNSIGNED_SPAM_HEAD);
-    let unsigned_margins: Vec<(f32, bool)> = match unsigned_head {
-        Some(u) => calib_rows
-            .iter()
-            .filter_map(|&i| {
-                let row = &prepared[i];
-                let (_, c) = row
-                    .targets
-                    .iter()
-                    .find(|(h, _)| *h == 0)
-                    .filter(|_| !row.signed)?;
-                let mut z = [0.0f32; 32];
-                heads[u].logits(&row.features, &mut z);
-                Some((z[spam_cols.0] - z[spam_cols.1], *c == spam_cols.0))
-            })
-            .collect(),
+    let unsigned_margins = match unsigned_head {
+        Some(u) => spam_margins(&heads[u], &prepared, calib_rows, spam_cols, |r| !r.signed),
         None => Vec::new(),
     };
     let unsigned_calibration = unsigned_head.map(|_| platt(&unsigned_margins));
@@ -761,6 +739,28 @@ fn fit(
         fit_spam_svm(&mut heads[u], prepared, rows, opts, spam_col, |r| !r.signed);
     }
     heads
+}
+
+/// (margin, is spam) of spam head `head` on the `rows` with a spam/ham target (head 0's) that
+/// `keep` accepts: what Platt scaling is fitted to.
+fn spam_margins(
+    head: &TrainHead,
+    prepared: &[Prepared],
+    rows: &[usize],
+    (spam, ham): (usize, usize),
+    keep: impl Fn(&Prepared) -> bool,
+) -> Vec<(f32, bool)> {
+    rows.iter()
+        .filter_map(|&i| {
+            let row = &prepared[i];
+            let &(_, c) = row.targets.iter().find(|(h, _)| *h == 0)?;
+            keep(row).then(|| {
+                let mut z = [0.0f32; 32];
+                head.logits(&row.features, &mut z);
+                (z[spam] - z[ham], c == spam)
+            })
+        })
+        .collect()
 }
 
 /// Fits `head` as the SVM of the spam/ham targets (head 0's) of the `rows` that `keep` accepts;

@@ -919,25 +919,35 @@ mod tests {
         gz.finish().unwrap()
     }
 
-    #[test]
-    fn a_code_the_rules_recognise_discounts_the_models_spam_score() {
+    /// What the shipped model, served beside the embedded rules with `settings`, concludes on `text`.
+    fn serve_shipped(settings: ModelSettings, text: &str) -> ModelOutput {
         use crate::pipeline::classify::{Classification, classify, rules::RuleSet};
         use crate::pipeline::normalize::Normalizer;
-        let model = std::sync::Arc::new(
-            ContentModel::from_bytes(include_bytes!("../../../config/models/default.pcm")).unwrap(),
-        );
-        let rules = RuleSet::embedded();
+        use std::sync::{Arc, OnceLock};
+        static SHIPPED: OnceLock<(Arc<ContentModel>, RuleSet)> = OnceLock::new();
+        let (model, rules) = SHIPPED.get_or_init(|| {
+            let bytes = include_bytes!("../../../config/models/default.pcm");
+            (
+                Arc::new(ContentModel::from_bytes(bytes).unwrap()),
+                RuleSet::embedded(),
+            )
+        });
+        let serving = ServingModel::new(Arc::clone(model), settings, rules);
+        let mut n = NormalizedText::default();
+        Normalizer::default().normalize_into(text, &mut n);
+        let mut class = Classification::default();
+        classify(rules, Some(&serving), &n, &mut class);
+        class.model.unwrap()
+    }
+
+    #[test]
+    fn a_code_the_rules_recognise_discounts_the_models_spam_score() {
         let serve = |discount: f32, text: &str| {
             let settings = ModelSettings {
                 code_rule_discount: discount,
                 ..ModelSettings::default()
             };
-            let serving = ServingModel::new(std::sync::Arc::clone(&model), settings, &rules);
-            let mut n = NormalizedText::default();
-            Normalizer::default().normalize_into(text, &mut n);
-            let mut class = Classification::default();
-            classify(&rules, Some(&serving), &n, &mut class);
-            class.model.unwrap()
+            serve_shipped(settings, text)
         };
         // The shipped model is sure enough of codes it was trained on that nothing is left to
         // discount; a code in a wording it never saw, with a spam head that disagrees:
@@ -960,23 +970,12 @@ mod tests {
 
     #[test]
     fn a_signed_message_without_a_way_to_reach_anyone_is_not_called_fraud() {
-        use crate::pipeline::classify::{Classification, classify, rules::RuleSet};
-        use crate::pipeline::normalize::Normalizer;
-        let model = std::sync::Arc::new(
-            ContentModel::from_bytes(include_bytes!("../../../config/models/default.pcm")).unwrap(),
-        );
-        let rules = RuleSet::embedded();
         let serve = |gate: bool, text: &str| {
             let settings = ModelSettings {
                 signed_fraud_needs_contact: gate,
                 ..ModelSettings::default()
             };
-            let serving = ServingModel::new(std::sync::Arc::clone(&model), settings, &rules);
-            let mut n = NormalizedText::default();
-            Normalizer::default().normalize_into(text, &mut n);
-            let mut class = Classification::default();
-            classify(&rules, Some(&serving), &n, &mut class);
-            class.model.unwrap()
+            serve_shipped(settings, text)
         };
         let body = "您的账户存在异常已被冻结，请立即核实身份解除限制，逾期将影响您的征信";
         let signed = format!("【招商银行】{body}。详询95555");
