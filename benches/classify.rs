@@ -1,6 +1,9 @@
 //! Classification alone (rules + content model), per message, on the realistic port mix of the
 //! test fixture: the aim is 150,000 messages/s per core. `screen.rs` measures the whole
 //! path with the model in it.
+//!
+//! `PORTCULLIS_BENCH_MODEL=<file.pcm>` measures that model file instead of the embedded one (with
+//! the embedded settings), so a candidate can be compared with the shipped model in one session.
 
 use std::hint::black_box;
 
@@ -22,7 +25,17 @@ fn bench_classify(c: &mut Criterion) {
     let regions = std::sync::Arc::new(RegionTable::embedded().expect("regions"));
     let config = config::load(&ConfigSource::default(), &regions).expect("embedded config");
     let snap = config.snapshot;
-    let model = snap.model.as_ref().expect("the embedded model");
+    let shipped = snap.model.as_ref().expect("the embedded model");
+    let candidate = std::env::var_os("PORTCULLIS_BENCH_MODEL").map(|path| {
+        let file = portcullis::pipeline::classify::model::ContentModel::load(path.as_ref())
+            .unwrap_or_else(|e| panic!("PORTCULLIS_BENCH_MODEL: {e}"));
+        portcullis::pipeline::classify::model::ServingModel::new(
+            std::sync::Arc::new(file),
+            shipped.settings,
+            &snap.rules,
+        )
+    });
+    let model = candidate.as_ref().unwrap_or(shipped);
     eprintln!(
         "model {}: {:.1} MB of weights in memory",
         model.model.version(),
