@@ -65,6 +65,9 @@ pub struct NormalizedText {
     pub urls: Vec<String>,
     /// How many of `urls` are on a known URL shortener (t.cn, dwz.cn, url.cn, bit.ly, ...).
     pub shortened_urls: u16,
+    /// How many of `urls` are on a top-level domain phishing favours (`ABUSED_TLDS`), shorteners
+    /// aside.
+    pub abused_tld_urls: u16,
     /// Contact numbers found, digits only: mobiles (11 digits), landlines (0xx-xxxxxxxx), 400/800,
     /// 95xxx.
     pub phones: Vec<String>,
@@ -256,10 +259,12 @@ impl Normalizer {
         if !bytes.contains(&b'.') {
             truncate_slots(&mut out.urls, 0, spares);
             out.shortened_urls = 0;
+            out.abused_tld_urls = 0;
             return;
         }
         let mut found = 0;
         let mut shortened: u16 = 0;
+        let mut abused: u16 = 0;
         let mut searched_to = 0;
         let dots = bytes
             .iter()
@@ -321,6 +326,8 @@ impl Normalizer {
                 spans.push((m_start, m_start + url.len()));
                 if self.is_shortener(host) {
                     shortened = shortened.saturating_add(1);
+                } else if on_abused_tld(host) {
+                    abused = abused.saturating_add(1);
                 }
                 fill_slot(&mut out.urls, found, url.as_bytes(), spares);
                 found += 1;
@@ -328,6 +335,7 @@ impl Normalizer {
         }
         truncate_slots(&mut out.urls, found, spares);
         out.shortened_urls = shortened;
+        out.abused_tld_urls = abused;
     }
 
     /// `host` or one of its parent domains is a shortener (w.url.cn, m.tb.cn, www.bit.ly).
@@ -1280,6 +1288,23 @@ const BARE_TLDS: [&str; 42] = [
     "cf", "gq", "mk", "hk",
 ];
 
+/// Top-level domains that phishing registers on because they are cheap and lightly policed: those
+/// of Spamhaus' lists of the most abused TLDs and of the phishing links Chinese subscribers are
+/// warned about (`etc-renzheng.top`, `10086-jf.icu`, `ccb-hy.cyou`). A bank, a carrier or a shop
+/// links to its own .com/.cn domain or a shortener. A clue, not proof: small shops use .vip and
+/// .club too, so the rule that reads it is weak alone.
+const ABUSED_TLDS: [&str; 25] = [
+    "top", "xyz", "vip", "cc", "icu", "cyou", "club", "work", "buzz", "fun", "site", "online",
+    "wang", "ink", "ltd", "tk", "ml", "ga", "cf", "gq", "sbs", "cfd", "bond", "rest", "pw",
+];
+
+/// `host` (lowercase, as `url_host` gives it) ends in one of [`ABUSED_TLDS`].
+fn on_abused_tld(host: &str) -> bool {
+    host.rsplit('.')
+        .next()
+        .is_some_and(|tld| host.len() > tld.len() && ABUSED_TLDS.contains(&tld))
+}
+
 /// Where a bare host's URL ends: after its last label (not the first) that is one of
 /// [`BARE_TLDS`]; None if there is none. `shop.xyz/p` is whole; `getzed.co.uk/x` ends after `co`,
 /// as it did when the list was part of the regex (the trained model's features depend on it).
@@ -1420,8 +1445,28 @@ fn extract_phones(
                 _ => break,
             }
         }
-        let token = bytes.get(start..i).unwrap_or_default();
+        let mut token = bytes.get(start..i).unwrap_or_default();
         let after_code_word = text.get(..start).is_some_and(follows_code_word);
+        // A number printed in groups with spaces (`137 0000 4521`, `0755-2180 0966`) is one number
+        // when the groups together make one; otherwise each group stands alone, as before.
+        if contact_number(token, after_code_word).is_none()
+            && bytes.get(i) == Some(&b' ')
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+        {
+            let mut end = i;
+            while let (Some(b), next) = (bytes.get(end), bytes.get(end + 1)) {
+                match b {
+                    b'0'..=b'9' => end += 1,
+                    b'-' | b' ' if next.is_some_and(u8::is_ascii_digit) => end += 1,
+                    _ => break,
+                }
+            }
+            let grouped = bytes.get(start..end).unwrap_or_default();
+            if contact_number(grouped, after_code_word).is_some() {
+                token = grouped;
+                i = end;
+            }
+        }
         let mut record = |digits: &[u8]| {
             if !phones.iter().take(found).any(|p| p.as_bytes() == digits) {
                 fill_slot(phones, found, digits, spares);
@@ -1460,8 +1505,9 @@ fn contact_number(token: &[u8], after_code_word: bool) -> Option<([u8; 16], Rang
         len += 1;
     }
     let d = digits.get(..len)?;
-    let groups = token.split(|&b| b == b'-').count();
-    let first_group = token.split(|&b| b == b'-').next().map_or(0, <[u8]>::len);
+    let separator = |b: &u8| matches!(b, b'-' | b' ');
+    let groups = token.split(separator).count();
+    let first_group = token.split(separator).next().map_or(0, <[u8]>::len);
     let is_mobile = |m: &[u8]| {
         m.len() == 11
             && m.first() == Some(&b'1')
@@ -1910,6 +1956,30 @@ mod tests {
     }
 
     #[test]
+    fn links_on_tlds_phishing_favours_are_counted() {
+        let n = normalize(
+            "请登录 etc-renzheng.top/a 或 https://www.10086-jf.icu/x 认证，详见 https://m.ctrip.com/x",
+        );
+        assert_eq!(n.urls.len(), 3);
+        assert_eq!(n.abused_tld_urls, 2);
+        // A shortener on such a TLD is a shortener; brands' own domains are not counted.
+        let n = normalize("点 reurl.cc/ab 或 12306.cn 或 www.cmbchina.com/x");
+        assert_eq!((n.shortened_urls, n.abused_tld_urls), (1, 0));
+        // The TLD is the last label: top.example.com is on .com.
+        assert_eq!(normalize("http://top.example.com/x").abused_tld_urls, 0);
+        assert_eq!(normalize("会员专享 shop.vip/x").abused_tld_urls, 1);
+        assert_eq!(normalize("no link at all").abused_tld_urls, 0);
+        // A reused `NormalizedText` forgets the previous message's links (the hot path reuses it).
+        let normalizer = Normalizer::default();
+        let mut out = NormalizedText::default();
+        normalizer.normalize_into("认证 etc-renzheng.top/a 或 bit.ly/x", &mut out);
+        assert_eq!((out.shortened_urls, out.abused_tld_urls), (1, 1));
+        normalizer.normalize_into("您的验证码是1234", &mut out);
+        assert_eq!((out.shortened_urls, out.abused_tld_urls), (0, 0));
+        assert!(out.urls.is_empty());
+    }
+
+    #[test]
     fn configured_shorteners() {
         let normalizer = Normalizer::new(&["HTTPS://S.Example.CN/".to_owned(), String::new()]);
         let mut out = NormalizedText::default();
@@ -1953,8 +2023,20 @@ mod tests {
         );
         assert_eq!(
             n.phones,
-            ["4008208820", "95555", "13912345678", "075586013388"]
+            [
+                "4008208820",
+                "95555",
+                "13912345678",
+                "075586013388",
+                "01012345678"
+            ]
         );
+        // Groups separated by spaces are one number when together they make one.
+        let n = normalize("联系王警官:137 0000 4521,或拨打 0755-2180 0966 撤销,400 820 8820");
+        assert_eq!(n.phones, ["13700004521", "075521800966", "4008208820"]);
+        // Otherwise each group is read alone, as before: no number out of a date or an amount.
+        let n = normalize("订单 2023 1208 5566 已发货,致电95588 1号键,金额 1 3800 元");
+        assert_eq!(n.phones, ["95588"]);
         let n = normalize("座机01012345678、8613800138000、13800138000、123456789012345");
         assert_eq!(n.phones, ["01012345678", "13800138000"]);
         let n = normalize("验证码:958372;13800138000-13900139000;t.cn/13812345678");

@@ -235,6 +235,49 @@ fn a_corrupt_or_truncated_model_is_refused_with_the_reason() {
     }
 }
 
+/// The shipped model on the probe (`training/port_sms_probe.tsv`: port SMS written by a second
+/// author, never trained on): the bound on legitimate traffic flagged, and the abuse it
+/// catches (bounds a little under the numbers in docs/model-card.md, so a retrain that loses
+/// ground fails here).
+#[test]
+fn the_shipped_model_lets_the_probes_legitimate_traffic_through_and_flags_its_abuse() {
+    let model = repo_path("config/models/default.pcm");
+    let probe = repo_path("training/port_sms_probe.tsv");
+    let o = portcullis(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        probe.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        o.status.success(),
+        "eval failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let flagged = |label: &str| report["flagged"][label].as_f64().unwrap();
+    let support = |label: &str| report["classes"][label]["support"].as_f64().unwrap();
+    let legit = [
+        "VERIFICATION",
+        "SERVICE",
+        "MARKETING",
+        "LOAN_MARKETING",
+        "COLLECTION",
+    ];
+    let rows: f64 = legit.iter().map(|l| support(l)).sum();
+    let wrongly: f64 = legit.iter().map(|l| flagged(l) * support(l)).sum();
+    assert_eq!(rows, 437.0);
+    assert!(
+        wrongly / rows <= 0.01,
+        "{wrongly} of {rows} legitimate rows flagged: {}",
+        report["flagged"]
+    );
+    assert!(flagged("FRAUD_SUSPECT") >= 0.85, "{}", report["flagged"]);
+    assert!(flagged("ILLEGAL") >= 0.90, "{}", report["flagged"]);
+}
+
 /// A fraud text the shipped model flags, and the explanation it carries.
 const FRAUD: &str = "【招商银行】您的账户存在异常已被冻结，请立即点击 http://cmb-safe.top/v 验证身份解除限制，逾期将影响征信";
 

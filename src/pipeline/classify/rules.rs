@@ -178,6 +178,11 @@ impl std::error::Error for RuleError {}
 pub enum Feature {
     HasUrl,
     UrlShortener,
+    /// A link on a top-level domain phishing favours (`NormalizedText::abused_tld_urls`).
+    UrlAbusedTld,
+    /// The same in a signed message: a named brand linking to such a domain. One feature rather
+    /// than a rule over a "has a signature" symbol, which the model would read on every port SMS.
+    SignedUrlAbusedTld,
     HasPhone,
     /// A mobile number (11 digits starting with 1) among `phones`: a private contact, where
     /// enterprises give 400/95xxx hotlines.
@@ -195,9 +200,11 @@ pub enum Feature {
 }
 
 impl Feature {
-    pub const ALL: [Feature; 14] = [
+    pub const ALL: [Feature; 16] = [
         Feature::HasUrl,
         Feature::UrlShortener,
+        Feature::UrlAbusedTld,
+        Feature::SignedUrlAbusedTld,
         Feature::HasPhone,
         Feature::HasMobile,
         Feature::ZeroWidth,
@@ -216,6 +223,8 @@ impl Feature {
         match self {
             Feature::HasUrl => "has_url",
             Feature::UrlShortener => "url_shortener",
+            Feature::UrlAbusedTld => "url_abused_tld",
+            Feature::SignedUrlAbusedTld => "signed_url_abused_tld",
             Feature::HasPhone => "has_phone",
             Feature::HasMobile => "has_mobile",
             Feature::ZeroWidth => "zero_width",
@@ -239,6 +248,8 @@ impl Feature {
         match self {
             Feature::HasUrl => !norm.urls.is_empty(),
             Feature::UrlShortener => norm.shortened_urls > 0,
+            Feature::UrlAbusedTld => norm.abused_tld_urls > 0,
+            Feature::SignedUrlAbusedTld => norm.signature.is_some() && norm.abused_tld_urls > 0,
             Feature::HasPhone => !norm.phones.is_empty(),
             Feature::HasMobile => norm.phones.iter().any(|p| is_mobile_number(p)),
             Feature::ZeroWidth => norm.flags & flags::ZERO_WIDTH != 0,
@@ -1014,6 +1025,37 @@ mod tests {
             std::fs::write(dir.join(name), contents).unwrap();
         }
         dir
+    }
+
+    #[test]
+    fn a_brand_linking_to_a_phishing_tld_and_a_charge_cancelled_by_phone_are_fraud() {
+        let set = embedded();
+        let fired = |raw: &str| names(set, &classify(set, raw).symbols);
+        let signed =
+            "【菜鸟驿站】您有一个包裹已超时未取，将于今晚退回，修改取件时间请点 cnyz-qj.cc/7k";
+        let c = classify(set, signed);
+        assert!(fired(signed).contains(&"SIGNED_LINK_ABUSED_TLD".to_owned()));
+        assert_eq!(
+            c.category,
+            Some(Category::FraudSuspect),
+            "{:?}",
+            fired(signed)
+        );
+        // Unsigned, the link is one clue (URL_ABUSED_TLD), not the brand pattern.
+        let unsigned = "您有一个包裹已超时未取，修改取件时间请点 cnyz-qj.cc/7k";
+        assert!(fired(unsigned).contains(&"URL_ABUSED_TLD".to_owned()));
+        assert!(!fired(unsigned).contains(&"SIGNED_LINK_ABUSED_TLD".to_owned()));
+        // The brand's own domain is nothing of the kind.
+        let own = "【菜鸟驿站】您有一个包裹待取，详情 https://www.cainiao.com/x";
+        assert!(!fired(own).iter().any(|s| s.contains("ABUSED_TLD")));
+
+        let scam = "【京东金融】您开通的百万保障服务即将到期，不关闭将每月扣费398元，关闭请联系客服 4008-066-223。";
+        assert!(fired(scam).contains(&"FRAUD_CHARGE_CANCEL_CALL".to_owned()));
+        assert_eq!(classify(set, scam).category, Some(Category::FraudSuspect));
+        // An honest renewal notice cancels in the app: the charge talk alone is weak.
+        let honest = "【爱奇艺】您的黄金VIP会员将于12月10日自动续费25元，如需取消可在App内我的-会员中心操作。";
+        assert!(!fired(honest).contains(&"FRAUD_CHARGE_CANCEL_CALL".to_owned()));
+        assert_ne!(classify(set, honest).category, Some(Category::FraudSuspect));
     }
 
     #[test]
