@@ -486,17 +486,18 @@ pub fn train(
         })
         .collect();
 
+    // Columns (spam, ham) of the spam head, head 0.
+    let spam_cols = (
+        head_labels[0].iter().position(|l| l == SPAM).unwrap_or(1),
+        head_labels[0].iter().position(|l| l == "ham").unwrap_or(0),
+    );
     if opts.unsigned_bits > 0 {
-        let unsigned = |spam: usize| {
+        let unsigned = |column: usize| {
             prepared
                 .iter()
-                .any(|r| !r.signed && r.targets.contains(&(0, spam)))
+                .any(|r| !r.signed && r.targets.contains(&(0, column)))
         };
-        let (spam, ham) = (
-            head_labels[0].iter().position(|l| l == SPAM).unwrap_or(1),
-            head_labels[0].iter().position(|l| l == "ham").unwrap_or(0),
-        );
-        if !unsigned(spam) || !unsigned(ham) {
+        if !unsigned(spam_cols.0) || !unsigned(spam_cols.1) {
             return Err(TrainError::Invalid(
                 "--unsigned-bits needs spam and ham rows without a 【signature】".into(),
             ));
@@ -524,10 +525,6 @@ pub fn train(
     let held = order.len() / 10;
     let (calib_rows, fit_rows) = order.split_at(held);
     let heads = fit(&prepared, fit_rows, &head_names, &head_labels, opts);
-    let spam_cols = (
-        head_labels[0].iter().position(|l| l == "spam").unwrap_or(1),
-        head_labels[0].iter().position(|l| l == "ham").unwrap_or(0),
-    );
     let margins = spam_margins(&heads[0], &prepared, calib_rows, spam_cols, |_| true);
     let calibration = platt(&margins);
     let unsigned_head = head_names.iter().position(|n| *n == UNSIGNED_SPAM_HEAD);

@@ -16,6 +16,20 @@ fn portcullis(args: &[&str]) -> std::process::Output {
         .expect("run portcullis")
 }
 
+/// `portcullis eval --json` of `model` on `data`, which must succeed: its one JSON object.
+fn eval_json(model: &std::path::Path, data: &std::path::Path) -> serde_json::Value {
+    let o = portcullis(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).expect("one JSON object")
+}
+
 fn train(out: &std::path::Path, seed: &str) {
     let data = repo_path("tests/it/fixtures/model_train.tsv");
     let o = portcullis(&[
@@ -57,19 +71,7 @@ fn training_is_deterministic_and_eval_reports_the_fixture_numbers() {
         "the seed changes nothing"
     );
 
-    let eval = |file: &str| -> serde_json::Value {
-        let data = repo_path(file);
-        let o = portcullis(&[
-            "eval",
-            "--model",
-            a.to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-            "--json",
-        ]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        serde_json::from_slice(&o.stdout).expect("one JSON object")
-    };
+    let eval = |file: &str| eval_json(&a, &repo_path(file));
     // Port categories: scored in their own 7-label space.
     let port = eval("tests/it/fixtures/model_eval_port.tsv");
     let classes = port["classes"].as_object().unwrap();
@@ -142,17 +144,7 @@ fn a_companded_model_with_cjk_spacing_is_deterministic_and_loads() {
         std::fs::read(&plain).unwrap(),
         "the flags change nothing"
     );
-    let spam = repo_path("tests/it/fixtures/model_eval_spam.tsv");
-    let o = portcullis(&[
-        "eval",
-        "--model",
-        a.to_str().unwrap(),
-        "--data",
-        spam.to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let sh: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
+    let sh = eval_json(&a, &repo_path("tests/it/fixtures/model_eval_spam.tsv"));
     assert!(sh["accuracy"].as_f64().unwrap() > 0.75, "{sh}");
     // Out of range: refused with the flag's name.
     let o = portcullis(&[
@@ -241,22 +233,10 @@ fn a_corrupt_or_truncated_model_is_refused_with_the_reason() {
 /// ground fails here).
 #[test]
 fn the_shipped_model_lets_the_probes_legitimate_traffic_through_and_flags_its_abuse() {
-    let model = repo_path("config/models/default.pcm");
-    let probe = repo_path("training/port_sms_probe.tsv");
-    let o = portcullis(&[
-        "eval",
-        "--model",
-        model.to_str().unwrap(),
-        "--data",
-        probe.to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(
-        o.status.success(),
-        "eval failed: {}",
-        String::from_utf8_lossy(&o.stderr)
+    let report = eval_json(
+        &repo_path("config/models/default.pcm"),
+        &repo_path("training/port_sms_probe.tsv"),
     );
-    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let flagged = |label: &str| report["flagged"][label].as_f64().unwrap();
     let support = |label: &str| report["classes"][label]["support"].as_f64().unwrap();
     let legit = [
