@@ -77,6 +77,118 @@ pub struct NormalizedText {
     pub segments: Segments,
 }
 
+impl NormalizedText {
+    /// Whether the message gives its reader a way to reach or pay someone other than the signer's
+    /// official channels: a link (`urls`, or `has_unlisted_link`; one on a government `.gov.cn`
+    /// host aside: nobody else can register one), a number other than a 95xxx service number
+    /// (`is_service_number`), an account on a messenger (`names_messenger_id`), an app file to
+    /// install, or a card number to pay into. Fraud needs one. A signed notice without any (a bank
+    /// sending its customer to its app, a branch or its 955xx line; a police warning naming 96110)
+    /// reads as phishing to anything that learnt fraud from fake base stations, and is not.
+    pub fn offers_contact(&self) -> bool {
+        if self.urls.iter().any(|u| !is_government_url(u))
+            || self.phones.iter().any(|p| !is_service_number(p))
+        {
+            return true;
+        }
+        let t = self.text.as_str();
+        if t.contains(".apk")
+            || has_unlisted_link(t)
+            || ["微信", "微:", "薇:", "qq", "扣扣", "telegram", "whatsapp"]
+                .iter()
+                .any(|m| names_messenger_id(t, m))
+        {
+            return true;
+        }
+        // A card number: 16 to 19 digits, maybe in groups (`6222 0212 3456 7890`). A run after
+        // letters is a waybill or an order number (`SF1409236718045`).
+        let mut run = 0usize;
+        let mut after_letter = false;
+        t.bytes().any(|b| {
+            if b.is_ascii_digit() {
+                run += 1;
+            } else if !(b == b' ' && run > 0) {
+                after_letter = b.is_ascii_alphabetic();
+                run = 0;
+            }
+            run >= 16 && !after_letter
+        })
+    }
+}
+
+/// `text` has a host and a path on a top-level domain `BARE_TLDS` does not list (`rb.gy/0qYbgQ`):
+/// not counted as a link (the model's features and the rules keep to known TLDs), but a way out all
+/// the same.
+fn has_unlisted_link(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        if b != b'/' || !bytes.get(i + 1).is_some_and(u8::is_ascii_alphanumeric) {
+            return false;
+        }
+        let host_start = bytes[..i]
+            .iter()
+            .rposition(|&c| !(c.is_ascii_alphanumeric() || c == b'.' || c == b'-'))
+            .map_or(0, |p| p + 1);
+        let host = &bytes[host_start..i];
+        match host.iter().rposition(|&c| c == b'.') {
+            Some(dot) if dot > 0 => {
+                let tld = &host[dot + 1..];
+                tld.len() >= 2 && tld.iter().all(u8::is_ascii_lowercase)
+            }
+            _ => false,
+        }
+    })
+}
+
+/// `text` names an account on messenger `marker`: an id (5 or more of `[a-z0-9_-]`, a QQ number
+/// or a WeChat id, spaces allowed) starts within four characters after it (`加微信:kf8899`,
+/// `qq号 2887 1234`, `加助理微:zx-vip66`) or ends within four before it (`添加 kszb-hr 企业微信`). A brand's name (微信支付) or a warning (不会要求您添加微信) names none.
+fn names_messenger_id(text: &str, marker: &str) -> bool {
+    let id_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    text.match_indices(marker).any(|(at, m)| {
+        // Or just before it: `添加 kszb-hr 企业微信`.
+        let before = text.get(..at).unwrap_or_default();
+        let mut tail = before.chars().rev().take(4).skip_while(|&c| !id_char(c));
+        if tail.next().is_some() {
+            let run = before
+                .trim_end_matches(|c: char| !id_char(c))
+                .chars()
+                .rev()
+                .take_while(|&c| id_char(c))
+                .count();
+            if run >= 5 {
+                return true;
+            }
+        }
+        let after = text.get(at + m.len()..).unwrap_or_default();
+        let Some((start, _)) = after.char_indices().take(4).find(|&(_, c)| id_char(c)) else {
+            return false;
+        };
+        // Spaces inside (`qq 3168 4427 80`, `b x - t b 6 6`) do not end it.
+        after
+            .get(start..)
+            .unwrap_or_default()
+            .chars()
+            .take_while(|&c| id_char(c) || c == ' ')
+            .filter(|&c| c != ' ')
+            .count()
+            >= 5
+    })
+}
+
+/// A 95xxx number of 5–6 digits: MIIT assigns them to banks, insurers and carriers, so nobody else
+/// can be called on one (`contact_number` extracts them on the same terms).
+pub fn is_service_number(digits: &str) -> bool {
+    digits.starts_with("95") && (5..=6).contains(&digits.len())
+}
+
+/// A link whose host is `gov.cn` or under it (`www.cwl.gov.cn/x`; not `gov.cn.example.top`).
+fn is_government_url(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', ':', '?', '#']).next().unwrap_or_default();
+    host == "gov.cn" || host.ends_with(".gov.cn")
+}
+
 /// Bits of `NormalizedText::flags`.
 pub mod flags {
     /// An invisible character was removed (U+200B..U+200F, U+2060.., U+FEFF, soft hyphen, bidi
@@ -1093,6 +1205,16 @@ impl Substitution {
         {
             return false;
         }
+        // A host going on after a hyphen (`weixin-jf.cc`): a link, not a spelling of 微信.
+        if self.word_end
+            && after == Some('-')
+            && rest
+                .chars()
+                .take_while(|&c| is_host_char(c))
+                .any(|c| c == '.')
+        {
+            return false;
+        }
         match self.after {
             After::Anything => true,
             After::ColonOrDigit => {
@@ -1281,11 +1403,12 @@ fn is_url_byte(b: u8) -> bool {
 /// `dwz.mk/x`): a link nobody recognised is a fraud message without its link, to the rules and the
 /// model alike. Checked after the match (`bare_host_end`), not spelt into the regex: a long
 /// alternation there slowed every message with a dot.
-const BARE_TLDS: [&str; 42] = [
+const BARE_TLDS: [&str; 54] = [
     "com", "net", "org", "info", "top", "xyz", "vip", "cn", "cc", "co", "me", "io", "ly", "gl",
     "online", "cloud", "store", "site", "shop", "club", "work", "cyou", "link", "live", "life",
     "wang", "asia", "tech", "buzz", "icu", "fun", "ink", "ltd", "biz", "pro", "tk", "ml", "ga",
-    "cf", "gq", "mk", "hk",
+    "cf", "gq", "mk", "hk", "help", "app", "sbs", "cfd", "bond", "rest", "pw", "xin", "fit", "lol",
+    "mobi", "tv",
 ];
 
 /// Top-level domains that phishing registers on because they are cheap and lightly policed: those
@@ -1523,7 +1646,8 @@ fn contact_number(token: &[u8], after_code_word: bool) -> Option<([u8; 16], Rang
     let landline = d.first() == Some(&b'0')
         && (10..=12).contains(&len)
         && (groups == 1 || area_code_then_number);
-    let service = groups == 1 && d.starts_with(b"95") && (5..=6).contains(&len) && !after_code_word;
+    let service =
+        groups == 1 && std::str::from_utf8(d).is_ok_and(is_service_number) && !after_code_word;
     match mobile_prefix {
         Some(prefix) => Some((digits, prefix..len)),
         None if toll_free || landline || service => Some((digits, 0..len)),
@@ -1641,6 +1765,44 @@ mod tests {
         let mut out = String::new();
         NORMALIZER.canonicalize_into(raw, &mut out);
         out
+    }
+
+    #[test]
+    fn a_way_to_reach_someone_is_a_link_a_number_a_messenger_id_an_app_or_a_card() {
+        let offers = |raw: &str| normalize(raw).offers_contact();
+        for yes in [
+            "详询13912345678",
+            "致电0755-86013388",
+            "登录 ccb-hy.cyou/a 解冻",
+            "登录 rb.gy/0qYbgQ 解冻",
+            "点击 weixin-jf.cc 申请解封",
+            "看 www.cwl.gov.cn.check-lottery.top/x",
+            "加微信:kf8899",
+            "添加客服薇:dy88520kf 领取",
+            "请加客服qq 3168 4427 80 核对",
+            "联系理赔专员 微 信 : b x - t b 6 6 办理",
+            "添加 kszb-hr 企业微信报名",
+            "请下载 ecny-touzi.apk 注册",
+            "转入账户6222021234567890123",
+            "转入 6222 0212 3456 7890",
+        ] {
+            assert!(offers(yes), "{yes}");
+        }
+        for no in [
+            "如有疑问请致电95566",
+            "你的微信支付账户修改了支付密码",
+            "顺丰不会要求您添加微信或提供验证码",
+            "您的qq号(29****16)已冻结，请通过qq安全中心app解冻",
+            "详情请访问www.cwl.gov.cn",
+            "咨询96110，下载国家反诈中心app",
+            "2025/04/02 到期，金额1,040元/月",
+            "您的快件sf1409236718045在运输中破损",
+        ] {
+            assert!(!offers(no), "{no}");
+        }
+        // The link survives normalization: `weixin` inside a host is not a spelling of 微信.
+        assert_eq!(normalize("点击 weixin-jf.cc 解封").urls, ["weixin-jf.cc"]);
+        assert!(normalize("加weixin-kf8899").text.contains("微信"));
     }
 
     #[test]
@@ -1931,6 +2093,14 @@ mod tests {
                 "dwz.mk/kshy2v"
             ]
         );
+        // Newer generic TLDs too: .help, .app, .sbs, .bond (`appleid-cn.help`).
+        let n =
+            normalize("请立即登录 appleid-cn.help 解锁,下载:ht-yx.app,或 kf-ccb.sbs/x、jd.bond");
+        assert_eq!(
+            n.urls,
+            ["appleid-cn.help", "ht-yx.app", "kf-ccb.sbs/x", "jd.bond"]
+        );
+        assert_eq!(n.abused_tld_urls, 2);
         // Eight digits in two-digit groups would be a spaced-out number, but not after a scheme.
         let n = normalize("点击链接 http://44.50.60.67:8888 兑换");
         assert_eq!(n.urls, ["http://44.50.60.67:8888"]);

@@ -25,7 +25,8 @@ pub struct Classification {
     /// The log-odds behind `spam_score` (the rules file's `spam_bias` plus the `spam` of every
     /// counting rule that fired), so another scorer (the content model) can add its own evidence.
     pub spam_logit: f64,
-    /// Symbols that fired and counted, in rule-file order.
+    /// Symbols that fired and counted, in rule-file order (the fraud rules' also when `classify`
+    /// took their count back: a signed message without a channel only quotes them).
     pub symbols: Vec<SymbolId>,
     /// Symbols of rules in monitor mode that fired: reported, never counted.
     pub monitored_symbols: Vec<SymbolId>,
@@ -93,6 +94,16 @@ pub fn classify(
     out: &mut Classification,
 ) {
     rules.classify(norm, out);
+    // The model's gate (`ModelSettings::signed_fraud_needs_contact`) holds for the rules' fraud
+    // evidence too: a signed message with no channel but the signer's own cannot defraud anyone,
+    // however many scam words it quotes (police and bank anti-fraud warnings quote them all).
+    if model.is_some_and(|m| m.settings.signed_fraud_needs_contact)
+        && out.category_scores[Category::FraudSuspect.index()] > 0.0
+        && norm.signature.is_some()
+        && !norm.offers_contact()
+    {
+        rules.discount(Category::FraudSuspect, out);
+    }
     out.model = None;
     out.complained_campaign = false;
     // One feature text per message, for the model and the fingerprint alike.

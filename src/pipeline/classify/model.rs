@@ -523,7 +523,7 @@ pub struct ModelSettings {
     /// model's spam score is multiplied by 1 − this (`benign`); 0 turns it off.
     pub code_rule_discount: f32,
     /// A signed message that offers no way to reach anyone but the signer's official channels
-    /// (`offers_contact`) is not called FRAUD_SUSPECT, and the category head's fraud belief counts
+    /// (`NormalizedText::offers_contact`) is not called FRAUD_SUSPECT, and the category head's fraud belief counts
     /// as benign for it (`benign`).
     pub signed_fraud_needs_contact: bool,
 }
@@ -549,7 +549,7 @@ impl Default for ModelSettings {
 /// The share of the category head's belief on kinds of message the port rules govern rather than
 /// content scoring: verification codes, service notices and collection notices, and commercial
 /// messages that name their sender and offer an opt-out (consent and opt-out policy decide those),
-/// and fraud that a signed message cannot be without a channel (`offers_contact`).
+/// and fraud that a signed message cannot be without a channel (`NormalizedText::offers_contact`).
 /// The spam head learnt "spam" mostly from other channels (shop promotions, fake base stations),
 /// where a code, an amount or a promotion is a spam sign; on port traffic of these kinds it is not.
 ///
@@ -557,12 +557,21 @@ impl Default for ModelSettings {
 /// they do from the wording alone, also for layouts the category head never saw (on port families
 /// held out of training, English codes such as "Use 482913 to verify your account" scored 0.83–0.997
 /// spam with the head's belief alone). The two combine as independent beliefs.
+///
+/// The head's belief counts only for text like what it learnt from: Chinese, or signed as port
+/// traffic is. It was trained on Chinese port traffic, so on an unsigned message in another script
+/// (English consumer spam) its argmax is a guess, and it guessed a port-governed kind with enough
+/// confidence to discount almost every English spam under the reject line.
 fn benign(
     out: &ModelOutput,
+    head_applies: bool,
     compliant_commercial: bool,
     code_rule: f32,
     signed_without_contact: bool,
 ) -> f32 {
+    if !head_applies {
+        return code_rule.clamp(0.0, 1.0);
+    }
     let p = |c: Category| out.category_probability[c.index()];
     let mut mass = p(Category::Verification) + p(Category::Service) + p(Category::Collection);
     if compliant_commercial {
@@ -575,26 +584,9 @@ fn benign(
     1.0 - (1.0 - head) * (1.0 - code_rule.clamp(0.0, 1.0))
 }
 
-/// Whether `norm` gives its reader a way to reach or pay someone other than the signer's official
-/// channels: a link, a number other than a 95xxx service number (assigned to banks, insurers and
-/// carriers by MIIT; nobody else can be called on one), a WeChat or QQ contact, or a card number
-/// (13 digits or more) to pay into. Fraud needs one. A signed notice without any (a bank sending
-/// its customer to its app, a branch or its 955xx line) reads as phishing to a model that learnt
-/// fraud from fake base stations, and is not: serving does not call it FRAUD_SUSPECT.
-fn offers_contact(norm: &NormalizedText) -> bool {
-    let service_number = |p: &String| p.starts_with("95") && p.len() <= 6;
-    if !norm.urls.is_empty() || norm.phones.iter().any(|p| !service_number(p)) {
-        return true;
-    }
-    let t = norm.text.as_str();
-    if t.contains("微信") || t.contains("qq") || t.contains("扣扣") {
-        return true;
-    }
-    let mut run = 0usize;
-    t.bytes().any(|b| {
-        run = if b.is_ascii_digit() { run + 1 } else { 0 };
-        run >= 13
-    })
+/// CJK unified ideographs and extension A: what makes a text Chinese to the category head.
+fn is_cjk_ideograph(c: char) -> bool {
+    ('\u{3400}'..='\u{9fff}').contains(&c)
 }
 
 /// What the model concluded about one message (Copy, no allocation), kept in `Classification`.
@@ -773,14 +765,23 @@ impl ServingModel {
         };
         let signed = norm.signature.is_some();
         let signed_without_contact =
-            self.settings.signed_fraud_needs_contact && signed && !offers_contact(norm);
-        self.conclude(s, signed, compliant, code_rule, signed_without_contact)
+            self.settings.signed_fraud_needs_contact && signed && !norm.offers_contact();
+        let head_applies = signed || s.chars.iter().any(|&c| is_cjk_ideograph(c));
+        self.conclude(
+            s,
+            signed,
+            head_applies,
+            compliant,
+            code_rule,
+            signed_without_contact,
+        )
     }
 
     fn conclude(
         &self,
         s: &FeatureScratch,
         signed: bool,
+        head_applies: bool,
         compliant_commercial: bool,
         code_rule: f32,
         signed_without_contact: bool,
@@ -814,6 +815,7 @@ impl ServingModel {
                 * (1.0
                     - benign(
                         &out,
+                        head_applies,
                         compliant_commercial,
                         code_rule,
                         signed_without_contact,
@@ -921,6 +923,13 @@ mod tests {
 
     /// What the shipped model, served beside the embedded rules with `settings`, concludes on `text`.
     fn serve_shipped(settings: ModelSettings, text: &str) -> ModelOutput {
+        classify_shipped(settings, text).model.unwrap()
+    }
+
+    fn classify_shipped(
+        settings: ModelSettings,
+        text: &str,
+    ) -> crate::pipeline::classify::Classification {
         use crate::pipeline::classify::{Classification, classify, rules::RuleSet};
         use crate::pipeline::normalize::Normalizer;
         use std::sync::{Arc, OnceLock};
@@ -937,7 +946,64 @@ mod tests {
         Normalizer::default().normalize_into(text, &mut n);
         let mut class = Classification::default();
         classify(rules, Some(&serving), &n, &mut class);
-        class.model.unwrap()
+        class
+    }
+
+    #[test]
+    fn a_signed_warning_that_quotes_scams_without_a_channel_is_not_fraud() {
+        let classify = |gate: bool, text: &str| {
+            let settings = ModelSettings {
+                signed_fraud_needs_contact: gate,
+                ..ModelSettings::default()
+            };
+            classify_shipped(settings, text)
+        };
+        let warning = "【中国银行】温馨提示：近期有不法分子冒充银行客服以“关闭百万保障”“注销校园贷”为由\
+                       诱导转账，我行不会要求客户转账至任何“安全账户”。如有疑问请致电95566。";
+        // Without the gate the rules' scam words make it fraud, or at least spam.
+        let off = classify(false, warning);
+        let flagged = |c: &crate::pipeline::classify::Classification| {
+            c.category == Some(Category::FraudSuspect) || c.spam_score >= 0.8
+        };
+        assert!(flagged(&off), "{off:?}");
+        // With it, the fraud rules' evidence and spam are taken back; their symbols stay.
+        let on = classify(true, warning);
+        assert!(!flagged(&on), "{on:?}");
+        assert_eq!(on.symbols, off.symbols);
+        // A channel of the scammer's own makes it fraud again: a mobile number, a link on any TLD,
+        // a QQ number printed in groups, a WeChat id.
+        for channel in [
+            "致电13912345678",
+            "登录 rb.gy/0qYbgQ",
+            "加客服qq 3168 4427 80",
+            "添加客服微信:boc-kf88",
+        ] {
+            let text = warning.replace("致电95566", channel);
+            assert!(flagged(&classify(true, &text)), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_category_heads_benign_belief_counts_only_for_chinese_or_signed_text() {
+        let serve = |text: &str| serve_shipped(ModelSettings::default(), text);
+        let english = "WINNER!! As a valued network customer you have been selected to receive a \
+                       £900 prize reward! To claim call 09061701461. Claim code KL341. Valid 12 hours only.";
+        let out = serve(english);
+        // Unsigned and not Chinese: the spam score is the spam head's own, and it is flagged.
+        assert!(out.spam_probability >= 0.8, "{out:?}");
+        assert_eq!(out.spam_score, out.spam_probability, "{out:?}");
+        assert!(out.flags & FLAG_SPAM != 0, "{out:?}");
+        // The same text signed is port traffic: the head's belief counts again (it can only lower).
+        let signed = serve(&format!("【Booking】{english}"));
+        assert!(signed.spam_score < signed.spam_probability, "{signed:?}");
+        // Chinese text unsigned keeps the discount: a bill notice the spam head half-suspects.
+        let bill = serve(
+            "您好，您本月话费账单已出，本期应缴58.00元，请于25日前缴清，可通过营业厅或APP缴费。",
+        );
+        assert!(
+            bill.spam_score < bill.spam_probability || bill.spam_probability == 0.0,
+            "{bill:?}"
+        );
     }
 
     #[test]

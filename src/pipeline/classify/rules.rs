@@ -498,6 +498,23 @@ impl RuleSet {
         best.map_or(Category::Service, |(c, _)| c)
     }
 
+    /// Takes back what the counting rules of `category` gave `out`: their evidence and their spam.
+    /// Their symbols stay, as what the message says; the category is decided again.
+    pub fn discount(&self, category: Category, out: &mut Classification) {
+        let mut spam = 0.0;
+        for id in &out.symbols {
+            if let Some(rule) = self.rules.get(usize::from(id.0))
+                && rule.category == Some(category)
+            {
+                spam += rule.spam;
+            }
+        }
+        out.spam_logit -= spam;
+        out.spam_score = 1.0 / (1.0 + (-out.spam_logit).exp());
+        out.category_scores[category.index()] = 0.0;
+        out.category = Some(self.decide_category(&out.category_scores));
+    }
+
     /// The symbol's name; "" for an id this set never issued.
     pub fn symbol_name(&self, id: SymbolId) -> &str {
         self.rules
