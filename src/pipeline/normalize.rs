@@ -130,6 +130,9 @@ fn has_unlisted_link(text: &str) -> bool {
             .rposition(|&c| !(c.is_ascii_alphanumeric() || c == b'.' || c == b'-'))
             .map_or(0, |p| p + 1);
         let host = &bytes[host_start..i];
+        if std::str::from_utf8(host).is_ok_and(is_government_host) {
+            return false;
+        }
         match host.iter().rposition(|&c| c == b'.') {
             Some(dot) if dot > 0 => {
                 let tld = &host[dot + 1..];
@@ -142,7 +145,8 @@ fn has_unlisted_link(text: &str) -> bool {
 
 /// `text` names an account on messenger `marker`: an id (5 or more of `[a-z0-9_-]`, a QQ number
 /// or a WeChat id, spaces allowed) starts within four characters after it (`加微信:kf8899`,
-/// `qq号 2887 1234`, `加助理微:zx-vip66`) or ends within four before it (`添加 kszb-hr 企业微信`). A brand's name (微信支付) or a warning (不会要求您添加微信) names none.
+/// `qq号 2887 1234`, `加助理微:zx-vip66`) or ends within four before it (`添加 kszb-hr 企业微信`).
+/// A brand's name (微信支付) or a warning (不会要求您添加微信) names none.
 fn names_messenger_id(text: &str, marker: &str) -> bool {
     let id_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
     text.match_indices(marker).any(|(at, m)| {
@@ -185,7 +189,10 @@ pub fn is_service_number(digits: &str) -> bool {
 /// A link whose host is `gov.cn` or under it (`www.cwl.gov.cn/x`; not `gov.cn.example.top`).
 fn is_government_url(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let host = rest.split(['/', ':', '?', '#']).next().unwrap_or_default();
+    is_government_host(rest.split(['/', ':', '?', '#']).next().unwrap_or_default())
+}
+
+fn is_government_host(host: &str) -> bool {
     host == "gov.cn" || host.ends_with(".gov.cn")
 }
 
@@ -1794,6 +1801,8 @@ mod tests {
             "顺丰不会要求您添加微信或提供验证码",
             "您的qq号(29****16)已冻结，请通过qq安全中心app解冻",
             "详情请访问www.cwl.gov.cn",
+            "详见 https://www.chinatax.gov.cn/chinatax/n810341",
+            "登录 etax.guangdong.gov.cn/x 申报",
             "咨询96110，下载国家反诈中心app",
             "2025/04/02 到期，金额1,040元/月",
             "您的快件sf1409236718045在运输中破损",

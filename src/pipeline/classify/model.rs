@@ -523,8 +523,9 @@ pub struct ModelSettings {
     /// model's spam score is multiplied by 1 − this (`benign`); 0 turns it off.
     pub code_rule_discount: f32,
     /// A signed message that offers no way to reach anyone but the signer's official channels
-    /// (`NormalizedText::offers_contact`) is not called FRAUD_SUSPECT, and the category head's fraud belief counts
-    /// as benign for it (`benign`).
+    /// (`NormalizedText::offers_contact`) is not called FRAUD_SUSPECT, the category head's fraud
+    /// belief counts as benign for it (`benign`), and the rules' fraud evidence is taken back
+    /// (`classify::classify`).
     pub signed_fraud_needs_contact: bool,
 }
 
