@@ -43,6 +43,27 @@ def split_quota(total, fams):
     return quota
 
 
+# Abuse sent through a 106 port passes the gateway's template checks like any promotion: it is
+# signed and offers the opt-out a commercial SMS must. A share of the fraud and illegal rows is
+# dressed so (with an RNG of its own, so the undressed rows stay as they were): without it the
+# model learnt that an opt-out notice means "not abuse" (a third probe's polite, signed,
+# opt-out-carrying scams were 45% caught, see docs/model-card.md).
+DRESSED = {"FRAUD_SUSPECT": 0.4, "ILLEGAL": 0.4}
+COVERS = ["优选商城", "乐享生活", "鸿运文化", "悦享会所", "财税服务中心", "开心游戏", "金牌推荐", "会员中心",
+          "惠民服务", "健康生活馆", "商务服务", "福利社"]
+
+
+def dress(lab, t, r):
+    if lab not in DRESSED or r.random() >= DRESSED[lab]:
+        return t
+    if "【" not in t and r.random() < 0.6:
+        t = r.sig(r.pick(COVERS), t, 0.2)
+    if t.endswith("】"):
+        return t
+    body = t if t[-1] in "。！!." else t + r.pick(["。", "，", " "])
+    return body + r.optout()
+
+
 def build():
     seen = set()
     rows = {"train": [], "test": []}
@@ -73,7 +94,7 @@ def build():
                     tries += 1
                     if tries > 200 * q + 1000:
                         raise SystemExit(f"family {f.name} exhausted at {got}/{q}")
-                    t = f.fn(r)
+                    t = dress(lab, f.fn(r), R(f"{SEED}:dress:{f.name}:{tries}"))
                     if not valid(t):
                         if len(t) > 300 or len(t) < 10:
                             raise SystemExit(f"family {f.name} made a bad length {len(t)}: {t!r}")

@@ -94,7 +94,8 @@ impl NormalizedText {
         let t = self.text.as_str();
         if t.contains(".apk")
             || has_unlisted_link(t)
-            || ["微信", "微:", "薇:", "qq", "扣扣", "telegram", "whatsapp"]
+            || has_masked_number(t)
+            || ["微信", "微:", "薇:", "v:", "q:", "qq", "扣扣", "telegram", "whatsapp"]
                 .iter()
                 .any(|m| names_messenger_id(t, m))
         {
@@ -143,12 +144,37 @@ fn has_unlisted_link(text: &str) -> bool {
     })
 }
 
+/// `text` has a phone number with masked digits (`138****6014`, `0755-xxxx-3201`): a number the
+/// reader is told to call, as a data set or a cautious sender prints it. (The recipient's own number
+/// masked the same way makes a legitimate notice look like it offers a contact; that only keeps
+/// the gate of `offers_contact` from applying.)
+fn has_masked_number(text: &str) -> bool {
+    let (mut digits, mut masks, mut len) = (0, 0, 0);
+    for b in text.bytes().chain(std::iter::once(b' ')) {
+        match b {
+            b'0'..=b'9' => digits += 1,
+            b'*' | b'x' => masks += 1,
+            b'-' if len > 0 => {}
+            _ => {
+                if digits >= 3 && masks >= 3 && (7..=13).contains(&(digits + masks)) {
+                    return true;
+                }
+                (digits, masks, len) = (0, 0, 0);
+                continue;
+            }
+        }
+        len += 1;
+    }
+    false
+}
+
 /// `text` names an account on messenger `marker`: an id (5 or more of `[a-z0-9_-]`, a QQ number
 /// or a WeChat id, spaces allowed) starts within four characters after it (`加微信:kf8899`,
 /// `qq号 2887 1234`, `加助理微:zx-vip66`) or ends within four before it (`添加 kszb-hr 企业微信`).
 /// A brand's name (微信支付) or a warning (不会要求您添加微信) names none.
 fn names_messenger_id(text: &str, marker: &str) -> bool {
-    let id_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    // `*` masks digits of a number printed for the reader (`qq 2380****97`).
+    let id_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '*');
     text.match_indices(marker).any(|(at, m)| {
         // Or just before it: `添加 kszb-hr 企业微信`.
         let before = text.get(..at).unwrap_or_default();
@@ -1792,6 +1818,13 @@ mod tests {
             "请下载 ecny-touzi.apk 注册",
             "转入账户6222021234567890123",
             "转入 6222 0212 3456 7890",
+            "详询客户经理 136****7092",
+            "请致电 0755-xxxx-3201 关闭",
+            "请联系官方客服qq 2380****97",
+            "添加客服v:jd_miandan 办理",
+            "加q:3316****88",
+            // The recipient's own account, masked, reads the same: the gate then does not apply.
+            "您的qq号(29****16)已冻结，请通过qq安全中心app解冻",
         ] {
             assert!(offers(yes), "{yes}");
         }
@@ -1799,13 +1832,14 @@ mod tests {
             "如有疑问请致电95566",
             "你的微信支付账户修改了支付密码",
             "顺丰不会要求您添加微信或提供验证码",
-            "您的qq号(29****16)已冻结，请通过qq安全中心app解冻",
             "详情请访问www.cwl.gov.cn",
             "详见 https://www.chinatax.gov.cn/chinatax/n810341",
             "登录 etax.guangdong.gov.cn/x 申报",
             "咨询96110，下载国家反诈中心app",
             "2025/04/02 到期，金额1,040元/月",
             "您的快件sf1409236718045在运输中破损",
+            "您尾号1234的卡于12月5日消费**元",
+            "订单xx20251205已发货",
         ] {
             assert!(!offers(no), "{no}");
         }
