@@ -95,9 +95,11 @@ impl NormalizedText {
         if t.contains(".apk")
             || has_unlisted_link(t)
             || has_masked_number(t)
-            || ["微信", "微:", "薇:", "v:", "q:", "qq", "扣扣", "telegram", "whatsapp"]
-                .iter()
-                .any(|m| names_messenger_id(t, m))
+            || [
+                "微信", "微:", "薇:", "v:", "q:", "qq", "扣扣", "telegram", "whatsapp",
+            ]
+            .iter()
+            .any(|m| names_messenger_id(t, m))
         {
             return true;
         }

@@ -244,6 +244,14 @@ fn the_shipped_model_lets_the_second_probes_legitimate_traffic_through_and_flags
     assert_probe("training/port_sms_probe2.tsv", 614, 0.83, 0.95);
 }
 
+/// The third probe (`training/port_sms_probe3.tsv`, two more authors: ten people's inboxes, and
+/// the line between loud lawful promotions and polite signed abuse with an opt-out). Its abuse is
+/// the hardest we have; the bounds keep today's numbers from slipping.
+#[test]
+fn the_shipped_model_lets_the_third_probes_legitimate_traffic_through_and_flags_its_abuse() {
+    assert_probe("training/port_sms_probe3.tsv", 875, 0.55, 0.68);
+}
+
 /// `file`'s legitimate rows (`legit_rows` of them) are at most 1% flagged; at least `fraud` of its
 /// FRAUD_SUSPECT rows and `illegal` of its ILLEGAL rows are.
 fn assert_probe(file: &str, legit_rows: usize, fraud: f64, illegal: f64) {

@@ -519,7 +519,8 @@ pub struct ModelSettings {
     pub spam_threshold: f32,
     /// Evidence the model adds to the rules' category scores: P(category) × this.
     pub category_weight: f32,
-    /// When the rules recognised a verification code on their own (`CODE_RULE_EVIDENCE`), the
+    /// When the rules recognised a verification code (or an anti-fraud warning, the one SERVICE
+    /// rule as strong) on their own (`CODE_RULE_EVIDENCE`), the
     /// model's spam score is multiplied by 1 − this (`benign`); 0 turns it off.
     pub code_rule_discount: f32,
     /// A signed message that offers no way to reach anyone but the signer's official channels
@@ -530,7 +531,8 @@ pub struct ModelSettings {
 }
 
 /// Rule evidence for VERIFICATION that one code rule gives on its own (rules.toml's weight scale:
-/// ~3.5 is decisive): a code word next to a 4–8-digit code, not just a "valid for 5 minutes".
+/// ~3.5 is decisive): a code word next to a 4–8-digit code, not just a "valid for 5 minutes". The
+/// same for SERVICE: `ANTI_FRAUD_NOTICE` (4.0).
 const CODE_RULE_EVIDENCE: f32 = 3.5;
 
 impl Default for ModelSettings {
@@ -757,12 +759,15 @@ impl ServingModel {
         }
         features::extract_from_text(self.model.spec, &syms[..n], self.model.idf.as_ref(), s);
         let compliant = norm.signature.is_some() && norm.optout_notice;
-        let code_rule = if class.category == Some(Category::Verification)
-            && class.category_scores[Category::Verification.index()] >= CODE_RULE_EVIDENCE
-        {
-            self.settings.code_rule_discount
-        } else {
-            0.0
+        // A verification code, or an anti-fraud warning (the one SERVICE rule as decisive: police
+        // and banks quote every scam word in them, and the spam head learnt those words).
+        let code_rule = match class.category {
+            Some(c @ (Category::Verification | Category::Service))
+                if class.category_scores[c.index()] >= CODE_RULE_EVIDENCE =>
+            {
+                self.settings.code_rule_discount
+            }
+            _ => 0.0,
         };
         let signed = norm.signature.is_some();
         let signed_without_contact =
@@ -1032,6 +1037,28 @@ mod tests {
         assert_eq!(
             serve(0.0, warning).spam_score,
             serve(0.5, warning).spam_score
+        );
+    }
+
+    #[test]
+    fn a_police_warning_the_rules_recognise_gets_the_same_discount_as_a_code() {
+        let serve = |discount: f32, text: &str| {
+            let settings = ModelSettings {
+                code_rule_discount: discount,
+                ..ModelSettings::default()
+            };
+            serve_shipped(settings, text)
+        };
+        // Probe 3: the spam head reads the scams it lists; ANTI_FRAUD_NOTICE (SERVICE, 4.0) knows
+        // what it is.
+        let warning = "【成都市反诈中心】同学你好，“游戏装备交易”“低价代购”“兼职刷单”均为诈骗高发类型，\
+                       切勿私下转账。被骗请立即报警110。";
+        let (off, on) = (serve(0.0, warning), serve(0.5, warning));
+        assert!(off.flags & FLAG_SPAM != 0, "{off:?}");
+        assert!(on.flags & FLAG_SPAM == 0, "{on:?}");
+        assert!(
+            on.spam_score < off.spam_score * 0.5 + 1e-6,
+            "{on:?} {off:?}"
         );
     }
 

@@ -1045,6 +1045,21 @@ mod tests {
     }
 
     #[test]
+    fn a_typhoons_outer_bands_are_not_escort_slang() {
+        let set = embedded();
+        let fired = |raw: &str| names(set, &classify(set, raw).symbols);
+        let warning = "【天津市应急管理局】受台风外围影响，今夜至明天我市将出现大风、暴雨天气，请居民关好门窗。";
+        assert!(!fired(warning).contains(&"ESCORT".to_owned()));
+        assert_ne!(classify(set, warning).category, Some(Category::Illegal));
+        for ad in [
+            "高端外围，空姐、网红、大学生，全国可飞",
+            "外围美女上门，价格面议",
+        ] {
+            assert!(fired(ad).contains(&"ESCORT".to_owned()), "{ad}");
+        }
+    }
+
+    #[test]
     fn a_brand_linking_to_a_phishing_tld_and_a_charge_cancelled_by_phone_are_fraud() {
         let set = embedded();
         let fired = |raw: &str| names(set, &classify(set, raw).symbols);
