@@ -61,6 +61,9 @@ pub struct Miss {
     pub spam_score: f32,
     pub symbols: String,
     pub text: String,
+    /// The spam head's own P(spam), before serving discounts it for port-governed kinds (`-`
+    /// without a model).
+    pub spam_head: Option<f32>,
 }
 
 /// Scores `model` on `rows`; an error names the first line whose label the model never learnt.
@@ -200,6 +203,7 @@ pub fn evaluate(
                     .collect::<Vec<_>>()
                     .join(","),
                 text: row.text.clone(),
+                spam_head: class.model.map(|m| m.spam_probability),
             });
         }
     }
@@ -288,15 +292,17 @@ fn learnt_labels(model: &ContentModel) -> BTreeMap<String, Vec<String>> {
 
 impl EvalReport {
     /// The misses as TSV (`eval --errors`): line, label, predicted, flagged, category, spam
-    /// score, symbols, text.
+    /// score, symbols, text, and the spam head's own probability (last, so earlier columns keep
+    /// their places).
     pub fn misses_tsv(&self) -> String {
         use std::fmt::Write;
-        let mut s =
-            String::from("line\tlabel\tpredicted\tflagged\tcategory\tspam_score\tsymbols\ttext\n");
+        let mut s = String::from(
+            "line\tlabel\tpredicted\tflagged\tcategory\tspam_score\tsymbols\ttext\tspam_head\n",
+        );
         for m in &self.misses {
             let _ = writeln!(
                 s,
-                "{}\t{}\t{}\t{}\t{}\t{:.3}\t{}\t{}",
+                "{}\t{}\t{}\t{}\t{}\t{:.3}\t{}\t{}\t{}",
                 m.line,
                 m.label,
                 m.predicted,
@@ -304,7 +310,8 @@ impl EvalReport {
                 m.category.map_or("-", |c| c.as_str()),
                 m.spam_score,
                 m.symbols,
-                m.text
+                m.text,
+                m.spam_head.map_or("-".to_owned(), |p| format!("{p:.3}"))
             );
         }
         s

@@ -252,6 +252,42 @@ fn the_shipped_model_lets_the_third_probes_legitimate_traffic_through_and_flags_
     assert_probe("training/port_sms_probe3.tsv", 875, 0.55, 0.68);
 }
 
+/// `eval --errors` lists each miss with the spam head's own probability beside the served score,
+/// so a reader sees what the port-governed discount took away.
+#[test]
+fn eval_errors_show_the_spam_heads_own_probability() {
+    let dir = tempfile::tempdir().unwrap();
+    let errors = dir.path().join("errors.tsv");
+    let o = portcullis(&[
+        "eval",
+        "--model",
+        repo_path("config/models/default.pcm").to_str().unwrap(),
+        "--data",
+        repo_path("training/port_sms_probe3.tsv").to_str().unwrap(),
+        "--errors",
+        errors.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let tsv = std::fs::read_to_string(&errors).unwrap();
+    let mut lines = tsv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    assert_eq!(header.last(), Some(&"spam_head"), "{header:?}");
+    let (mut rows, mut discounted) = (0, 0);
+    for line in lines {
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols.len(), header.len(), "{line}");
+        let served: f32 = cols[5].parse().unwrap();
+        let head: f32 = cols[8].parse().unwrap();
+        assert!((0.0..=1.0).contains(&head), "{line}");
+        rows += 1;
+        discounted += usize::from(head > served + 0.01);
+    }
+    assert!(
+        rows > 0 && discounted > 0,
+        "{rows} rows, {discounted} discounted"
+    );
+}
+
 /// `file`'s legitimate rows (`legit_rows` of them) are at most 1% flagged; at least `fraud` of its
 /// FRAUD_SUSPECT rows and `illegal` of its ILLEGAL rows are.
 fn assert_probe(file: &str, legit_rows: usize, fraud: f64, illegal: f64) {
