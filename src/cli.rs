@@ -529,6 +529,11 @@ pub struct TrainArgs {
     /// Labels whose rows do not train the spam head (comma-separated, e.g. MARKETING).
     #[arg(long, value_name = "LABELS", value_delimiter = ',')]
     pub spam_skip: Vec<String>,
+    /// Labeled port files (category labels only) whose rows train the category head and not the
+    /// spam head: port traffic in more words, without moving the spam/ham boundary the public
+    /// sets are measured on.
+    #[arg(long, value_name = "FILE.tsv", num_args = 1..)]
+    pub category_data: Vec<PathBuf>,
     /// Store the spam head's i8 weights companded with this power (weight ∝ (|q|/127)^P; 2 keeps
     /// the many small SVM weights that a linear scale rounds to 0). Without it: linear.
     #[arg(long, value_name = "P")]

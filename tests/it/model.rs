@@ -52,6 +52,51 @@ fn train(out: &std::path::Path, seed: &str) {
     );
 }
 
+/// `train --category-data FILE`: the file's port rows teach the category head only. A spam/ham
+/// row there is refused with the file named; a port file is taken and recorded.
+#[test]
+fn category_only_data_takes_port_labels_and_refuses_spam_ham() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = repo_path("tests/it/fixtures/model_train.tsv");
+    let ports = dir.path().join("ports.tsv");
+    let all = std::fs::read_to_string(&fixture).unwrap();
+    let port_rows: Vec<&str> = all
+        .lines()
+        .filter(|l| !l.starts_with("ham\t") && !l.starts_with("spam\t"))
+        .collect();
+    std::fs::write(&ports, port_rows.join("\n") + "\n").unwrap();
+    let run = |category: &std::path::Path, out: &std::path::Path| {
+        portcullis(&[
+            "train",
+            "--data",
+            fixture.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--bits",
+            "16",
+            "--head-bits",
+            "14",
+            "--category-data",
+            category.to_str().unwrap(),
+        ])
+    };
+    let refused = run(&fixture, &dir.path().join("bad.pcm"));
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("--category-data") && err.contains("model_train.tsv"),
+        "{err}"
+    );
+    let (with, without) = (dir.path().join("with.pcm"), dir.path().join("without.pcm"));
+    let o = run(&ports, &with);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    train(&without, "1");
+    assert_ne!(
+        std::fs::read(&with).unwrap(),
+        std::fs::read(&without).unwrap()
+    );
+}
+
 #[test]
 fn training_is_deterministic_and_eval_reports_the_fixture_numbers() {
     let dir = tempfile::tempdir().unwrap();
@@ -233,7 +278,7 @@ fn a_corrupt_or_truncated_model_is_refused_with_the_reason() {
 /// ground fails here).
 #[test]
 fn the_shipped_model_lets_the_probes_legitimate_traffic_through_and_flags_its_abuse() {
-    assert_probe("training/port_sms_probe.tsv", 437, 0.85, 0.90);
+    assert_probe("training/port_sms_probe.tsv", 437, 0.93, 0.93);
 }
 
 /// The second probe (`training/port_sms_probe2.tsv`, by two more authors: hard legitimate cases such
@@ -241,7 +286,7 @@ fn the_shipped_model_lets_the_probes_legitimate_traffic_through_and_flags_its_ab
 /// kinds). Used to find gaps since, like the first.
 #[test]
 fn the_shipped_model_lets_the_second_probes_legitimate_traffic_through_and_flags_its_abuse() {
-    assert_probe("training/port_sms_probe2.tsv", 614, 0.83, 0.95);
+    assert_probe("training/port_sms_probe2.tsv", 614, 0.88, 0.95);
 }
 
 /// The third probe (`training/port_sms_probe3.tsv`, two more authors: ten people's inboxes, and
@@ -249,7 +294,7 @@ fn the_shipped_model_lets_the_second_probes_legitimate_traffic_through_and_flags
 /// the hardest we have; the bounds keep today's numbers from slipping.
 #[test]
 fn the_shipped_model_lets_the_third_probes_legitimate_traffic_through_and_flags_its_abuse() {
-    assert_probe("training/port_sms_probe3.tsv", 875, 0.55, 0.68);
+    assert_probe("training/port_sms_probe3.tsv", 875, 0.75, 0.85);
 }
 
 /// `eval --errors` lists each miss with the spam head's own probability beside the served score,
@@ -286,6 +331,14 @@ fn eval_errors_show_the_spam_heads_own_probability() {
         rows > 0 && discounted > 0,
         "{rows} rows, {discounted} discounted"
     );
+}
+
+/// The fourth probe (`training/port_sms_probe4.tsv`, two more authors: a carrier analyst's review
+/// sample of dressed-up abuse, and county-level senders) is the one no model was trained on or
+/// tuned with: the shipped model's first look at it is in docs/model-card.md.
+#[test]
+fn the_shipped_model_lets_the_fourth_probes_legitimate_traffic_through_and_flags_its_abuse() {
+    assert_probe("training/port_sms_probe4.tsv", 692, 0.80, 0.94);
 }
 
 /// `file`'s legitimate rows (`legit_rows` of them) are at most 1% flagged; at least `fraud` of its

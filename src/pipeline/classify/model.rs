@@ -1049,17 +1049,17 @@ mod tests {
             };
             serve_shipped(settings, text)
         };
-        // Probe 3: the spam head reads the scams it lists; ANTI_FRAUD_NOTICE (SERVICE, 4.0) knows
-        // what it is.
-        let warning = "【成都市反诈中心】同学你好，“游戏装备交易”“低价代购”“兼职刷单”均为诈骗高发类型，\
-                       切勿私下转账。被骗请立即报警110。";
+        // ANTI_FRAUD_NOTICE (SERVICE, 4.0) knows a warning that lists scams for what it is.
+        let warning = "【滨江区公安分局】“网购退款”“刷单返利”“冒充客服”都是诈骗高发类型，切勿私下转账，被骗请立即报警。";
         let (off, on) = (serve(0.0, warning), serve(0.5, warning));
-        assert!(off.flags & FLAG_SPAM != 0, "{off:?}");
-        assert!(on.flags & FLAG_SPAM == 0, "{on:?}");
+        assert!(off.spam_score > 0.0, "{off:?}");
         assert!(
-            on.spam_score < off.spam_score * 0.5 + 1e-6,
+            (on.spam_score - off.spam_score * 0.5).abs() < 1e-6,
             "{on:?} {off:?}"
         );
+        // The same list without the warning's words is no notice: no discount.
+        let list = "【滨江区公安分局】“网购退款”“刷单返利”“冒充客服”，私下转账，立即办理。";
+        assert_eq!(serve(0.0, list).spam_score, serve(0.5, list).spam_score);
     }
 
     #[test]
