@@ -23,21 +23,29 @@ pub fn train(args: &TrainArgs) -> u8 {
 fn run_train(args: &TrainArgs) -> Result<(), String> {
     let started = std::time::Instant::now();
     let (mut examples, mut provenance) = load_examples(&args.data).map_err(|e| e.to_string())?;
-    if !args.category_data.is_empty() {
-        let (extra, counts) = load_examples(&args.category_data).map_err(|e| e.to_string())?;
+    let mut category_only = serde_json::Map::new();
+    for path in &args.category_data {
+        let (extra, counts) =
+            load_examples(std::slice::from_ref(path)).map_err(|e| e.to_string())?;
         for mut e in extra {
             if e.targets.category.is_none() || e.targets.other.is_some() {
                 return Err(format!(
-                    "--category-data takes port category labels only (a row of {} has none)",
-                    counts
+                    "{}: --category-data takes rows labeled with a port category (VERIFICATION \
+                     ... ILLEGAL); this file has spam/ham or fake-base-station labels: {counts}",
+                    path.display()
                 ));
             }
             e.targets.spam = None;
             examples.push(e);
         }
-        if let serde_json::Value::Object(map) = &mut provenance {
-            map.insert("category_only".into(), counts);
+        if let serde_json::Value::Object(per_file) = counts {
+            category_only.extend(per_file);
         }
+    }
+    if !category_only.is_empty()
+        && let serde_json::Value::Object(map) = &mut provenance
+    {
+        map.insert("category_only".into(), category_only.into());
     }
     if args.feedback {
         let loaded = super::feedback::load(args.data_dir.as_deref(), args.target.as_deref())?;
