@@ -97,11 +97,8 @@ pub fn classify(
     // The model's gate (`ModelSettings::signed_fraud_needs_contact`) holds for the rules' fraud
     // evidence too: a signed message with no channel but the signer's own cannot defraud anyone,
     // however many scam words it quotes (police and bank anti-fraud warnings quote them all).
-    if model.is_some_and(|m| m.settings.signed_fraud_needs_contact)
-        && out.category_scores[Category::FraudSuspect.index()] > 0.0
-        && norm.signature.is_some()
-        && !norm.offers_contact()
-    {
+    let fraud_needs_channel = model.is_some_and(|m| m.fraud_needs_channel(norm));
+    if fraud_needs_channel && out.category_scores[Category::FraudSuspect.index()] > 0.0 {
         rules.discount(Category::FraudSuspect, out);
     }
     out.model = None;
@@ -109,7 +106,7 @@ pub fn classify(
     // One feature text per message, for the model and the fingerprint alike.
     let (scored, fingerprint) = features::with_scratch(|s| {
         features::feature_text(norm, &mut s.chars);
-        let scored = model.map(|m| m.score_text(s, norm, out));
+        let scored = model.map(|m| m.score_text(s, norm, out, fraud_needs_channel));
         (scored, fingerprint::simhash_chars(&s.chars))
     });
     out.fingerprint = fingerprint;

@@ -731,16 +731,27 @@ impl ServingModel {
     pub fn score(&self, norm: &NormalizedText, class: &super::Classification) -> ModelOutput {
         features::with_scratch(|s| {
             features::feature_text(norm, &mut s.chars);
-            self.score_text(s, norm, class)
+            self.score_text(s, norm, class, self.fraud_needs_channel(norm))
         })
     }
 
-    /// `score` for a scratch whose `chars` already hold `norm`'s feature text.
+    /// The signed-message fraud gate (`ModelSettings::signed_fraud_needs_contact`) holds for
+    /// `norm`: it is signed and offers no channel but the signer's own. `classify` asks once and
+    /// applies the answer to the rules and the model alike.
+    pub fn fraud_needs_channel(&self, norm: &NormalizedText) -> bool {
+        self.settings.signed_fraud_needs_contact
+            && norm.signature.is_some()
+            && !norm.offers_contact()
+    }
+
+    /// `score` for a scratch whose `chars` already hold `norm`'s feature text;
+    /// `signed_without_contact` is `fraud_needs_channel(norm)`.
     pub fn score_text(
         &self,
         s: &mut FeatureScratch,
         norm: &NormalizedText,
         class: &super::Classification,
+        signed_without_contact: bool,
     ) -> ModelOutput {
         let mut syms = [0u64; 64];
         let mut n = 0;
@@ -770,8 +781,6 @@ impl ServingModel {
             _ => 0.0,
         };
         let signed = norm.signature.is_some();
-        let signed_without_contact =
-            self.settings.signed_fraud_needs_contact && signed && !norm.offers_contact();
         let head_applies = signed || s.chars.iter().any(|&c| is_cjk_ideograph(c));
         self.conclude(
             s,
