@@ -30,9 +30,10 @@ fn eval_json(model: &std::path::Path, data: &std::path::Path) -> serde_json::Val
     serde_json::from_slice(&o.stdout).expect("one JSON object")
 }
 
-fn train(out: &std::path::Path, seed: &str) {
+/// `train` on the fixture with small tables, `seed` and `extra` flags.
+fn train_fixture(out: &std::path::Path, seed: &str, extra: &[&str]) -> std::process::Output {
     let data = repo_path("tests/it/fixtures/model_train.tsv");
-    let o = portcullis(&[
+    let mut args = vec![
         "train",
         "--data",
         data.to_str().unwrap(),
@@ -44,7 +45,13 @@ fn train(out: &std::path::Path, seed: &str) {
         "16",
         "--head-bits",
         "14",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    portcullis(&args)
+}
+
+fn train(out: &std::path::Path, seed: &str) {
+    let o = train_fixture(out, seed, &[]);
     assert!(
         o.status.success(),
         "train failed: {}",
@@ -66,19 +73,7 @@ fn category_only_data_takes_port_labels_and_refuses_spam_ham() {
         .collect();
     std::fs::write(&ports, port_rows.join("\n") + "\n").unwrap();
     let run = |category: &std::path::Path, out: &std::path::Path| {
-        portcullis(&[
-            "train",
-            "--data",
-            fixture.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--bits",
-            "16",
-            "--head-bits",
-            "14",
-            "--category-data",
-            category.to_str().unwrap(),
-        ])
+        train_fixture(out, "1", &["--category-data", category.to_str().unwrap()])
     };
     let refused = run(&fixture, &dir.path().join("bad.pcm"));
     assert_eq!(refused.status.code(), Some(2));
@@ -154,23 +149,8 @@ fn training_is_deterministic_and_eval_reports_the_fixture_numbers() {
 #[test]
 fn a_companded_model_with_cjk_spacing_is_deterministic_and_loads() {
     let dir = tempfile::tempdir().unwrap();
-    let data = repo_path("tests/it/fixtures/model_train.tsv");
     let run = |out: &std::path::Path, extra: &[&str]| {
-        let mut args = vec![
-            "train",
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--seed",
-            "7",
-            "--bits",
-            "16",
-            "--head-bits",
-            "14",
-        ];
-        args.extend_from_slice(extra);
-        let o = portcullis(&args);
+        let o = train_fixture(out, "7", extra);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     };
     let flags = ["--spam-power", "2", "--cjk-spacing"];
@@ -192,15 +172,7 @@ fn a_companded_model_with_cjk_spacing_is_deterministic_and_loads() {
     let sh = eval_json(&a, &repo_path("tests/it/fixtures/model_eval_spam.tsv"));
     assert!(sh["accuracy"].as_f64().unwrap() > 0.75, "{sh}");
     // Out of range: refused with the flag's name.
-    let o = portcullis(&[
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        a.to_str().unwrap(),
-        "--spam-power",
-        "20",
-    ]);
+    let o = train_fixture(&a, "7", &["--spam-power", "20"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--spam-power"));
 }

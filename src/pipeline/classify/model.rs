@@ -936,6 +936,22 @@ mod tests {
         gz.finish().unwrap()
     }
 
+    /// The default settings with the signed-message fraud gate on or off.
+    fn with_gate(gate: bool) -> ModelSettings {
+        ModelSettings {
+            signed_fraud_needs_contact: gate,
+            ..ModelSettings::default()
+        }
+    }
+
+    /// The default settings with another code-rule discount.
+    fn with_discount(discount: f32) -> ModelSettings {
+        ModelSettings {
+            code_rule_discount: discount,
+            ..ModelSettings::default()
+        }
+    }
+
     /// What the shipped model, served beside the embedded rules with `settings`, concludes on `text`.
     fn serve_shipped(settings: ModelSettings, text: &str) -> ModelOutput {
         classify_shipped(settings, text).model.unwrap()
@@ -966,13 +982,7 @@ mod tests {
 
     #[test]
     fn a_signed_warning_that_quotes_scams_without_a_channel_is_not_fraud() {
-        let classify = |gate: bool, text: &str| {
-            let settings = ModelSettings {
-                signed_fraud_needs_contact: gate,
-                ..ModelSettings::default()
-            };
-            classify_shipped(settings, text)
-        };
+        let classify = |gate: bool, text: &str| classify_shipped(with_gate(gate), text);
         let warning = "【中国银行】温馨提示：近期有不法分子冒充银行客服以“关闭百万保障”“注销校园贷”为由\
                        诱导转账，我行不会要求客户转账至任何“安全账户”。如有疑问请致电95566。";
         // Without the gate the rules' scam words make it fraud, or at least spam.
@@ -1023,13 +1033,7 @@ mod tests {
 
     #[test]
     fn a_code_the_rules_recognise_discounts_the_models_spam_score() {
-        let serve = |discount: f32, text: &str| {
-            let settings = ModelSettings {
-                code_rule_discount: discount,
-                ..ModelSettings::default()
-            };
-            serve_shipped(settings, text)
-        };
+        let serve = |discount: f32, text: &str| serve_shipped(with_discount(discount), text);
         // The shipped model is sure enough of codes it was trained on that nothing is left to
         // discount; a code in a wording it never saw, with a spam head that disagrees:
         let code = "Use 482913 to log in to WINNER club, claim your free prize now";
@@ -1051,13 +1055,7 @@ mod tests {
 
     #[test]
     fn a_police_warning_the_rules_recognise_gets_the_same_discount_as_a_code() {
-        let serve = |discount: f32, text: &str| {
-            let settings = ModelSettings {
-                code_rule_discount: discount,
-                ..ModelSettings::default()
-            };
-            serve_shipped(settings, text)
-        };
+        let serve = |discount: f32, text: &str| serve_shipped(with_discount(discount), text);
         // ANTI_FRAUD_NOTICE (SERVICE, 4.0) knows a warning that lists scams for what it is.
         let warning = "【滨江区公安分局】“网购退款”“刷单返利”“冒充客服”都是诈骗高发类型，切勿私下转账，被骗请立即报警。";
         let (off, on) = (serve(0.0, warning), serve(0.5, warning));
@@ -1073,13 +1071,7 @@ mod tests {
 
     #[test]
     fn a_signed_message_without_a_way_to_reach_anyone_is_not_called_fraud() {
-        let serve = |gate: bool, text: &str| {
-            let settings = ModelSettings {
-                signed_fraud_needs_contact: gate,
-                ..ModelSettings::default()
-            };
-            serve_shipped(settings, text)
-        };
+        let serve = |gate: bool, text: &str| serve_shipped(with_gate(gate), text);
         let body = "您的账户存在异常已被冻结，请立即核实身份解除限制，逾期将影响您的征信";
         let signed = format!("【招商银行】{body}。详询95555");
         // Without the gate the model calls it fraud; with it, the signer's own 95xxx line is no
