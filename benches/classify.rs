@@ -38,8 +38,8 @@ fn bench_classify(c: &mut Criterion) {
     let model = candidate.as_ref().unwrap_or(shipped);
     eprintln!(
         "model {}: {:.1} MB of weights in memory",
-        model.model.version(),
-        model.model.weight_bytes() as f64 / 1e6
+        model.version(),
+        model.weight_bytes() as f64 / 1e6
     );
     let texts = texts();
     // Normalized once: this measures classification, not normalization.

@@ -23,7 +23,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::features::{self, FeatureScratch, FeatureSpec, Idf};
+use super::features::{self, FeatureScratch, FeatureSpec, Idf, PairedIdf};
 use crate::domain::Category;
 use crate::pipeline::normalize::NormalizedText;
 
@@ -251,14 +251,42 @@ impl Head {
         acc[..K].copy_from_slice(&sum);
     }
 
+    /// `logits` of a margin-column head whose weights were moved into a `PairedIdf`: `margins`
+    /// holds each feature's weight byte (`features::extract_paired`). The same sums in the same
+    /// order as `logits`, so the same bits.
+    pub fn logits_from_margins(&self, features: &[(u64, f32)], margins: &[u8], out: &mut [f32]) {
+        let k = self.classes();
+        out[..k].copy_from_slice(&self.bias);
+        let Some(c) = self.margin_column else {
+            return;
+        };
+        let mut acc = 0.0f32;
+        if self.power.is_none() {
+            for (&(_, value), &w) in features.iter().zip(margins) {
+                acc += f32::from(w as i8) * value;
+            }
+            out[c] += acc * self.scale;
+            return;
+        }
+        for (&(_, value), &w) in features.iter().zip(margins) {
+            acc += self.levels[usize::from(w)] * value;
+        }
+        out[c] += acc;
+    }
+
     /// The contribution of one bucket to the margin of class `a` over class `b`.
     fn margin_weight(&self, hash: u64, a: usize, b: usize) -> f32 {
         let k = self.stored_columns();
-        let row = features::bucket(hash, self.bits) * k;
+        let start = features::bucket(hash, self.bits) * k;
+        self.margin_of_row(self.weights.get(start..start + k).unwrap_or(&[]), a, b)
+    }
+
+    /// The margin of class `a` over class `b` of one bucket whose stored bytes are `row`.
+    fn margin_of_row(&self, row: &[i8], a: usize, b: usize) -> f32 {
         let column = |c: usize| match self.margin_column {
-            Some(m) if m == c => self.weights.get(row).copied().unwrap_or(0),
+            Some(m) if m == c => row.first().copied().unwrap_or(0),
             Some(_) => 0,
-            None => self.weights.get(row + c).copied().unwrap_or(0),
+            None => row.get(c).copied().unwrap_or(0),
         };
         self.levels[usize::from(column(a) as u8)] - self.levels[usize::from(column(b) as u8)]
     }
@@ -683,8 +711,13 @@ impl fmt::Debug for Ngram {
 /// what a `Snapshot` holds.
 #[derive(Debug, Clone)]
 pub struct ServingModel {
-    pub model: std::sync::Arc<ContentModel>,
+    /// The loaded model, except what `paired` took from it (then its `idf` is `None` and the
+    /// paired head's `weights` are empty): serving reads those two only through `paired`.
+    model: std::sync::Arc<ContentModel>,
     pub settings: ModelSettings,
+    /// The idf table with the `spam` head's margin weights beside it (`PairedIdf`), when the two
+    /// have as many buckets (every shipped model); the head is `spam.0`.
+    paired: Option<PairedIdf>,
     /// Feature hash per rule SymbolId.
     symbol_hashes: Vec<u64>,
     /// (head, spam column, ham column) of the spam head for signed messages, and for unsigned.
@@ -701,6 +734,17 @@ impl ServingModel {
         settings: ModelSettings,
         rules: &super::rules::RuleSet,
     ) -> ServingModel {
+        ServingModel::build(model, settings, rules, true)
+    }
+
+    /// `new`, with the idf and spam tables paired (`PairedIdf`) or left as loaded (the tests show
+    /// both layouts conclude the same).
+    fn build(
+        model: std::sync::Arc<ContentModel>,
+        settings: ModelSettings,
+        rules: &super::rules::RuleSet,
+        pair: bool,
+    ) -> ServingModel {
         let symbol_hashes = features::symbol_hashes(rules);
         let columns = |head: usize| {
             let (s, h) = model.heads[head].spam_ham();
@@ -708,6 +752,11 @@ impl ServingModel {
         };
         let spam = columns(model.spam_head_for(true));
         let unsigned_spam = columns(model.spam_head_for(false));
+        let (model, paired) = if pair {
+            pair_idf_with(model, spam.0)
+        } else {
+            (model, None)
+        };
         let category_head = model.heads.iter().position(|h| h.name == CATEGORY_HEAD);
         let mut category_columns = [None; 7];
         if let Some(h) = category_head {
@@ -718,12 +767,22 @@ impl ServingModel {
         ServingModel {
             model,
             settings,
+            paired,
             symbol_hashes,
             spam,
             unsigned_spam,
             category_columns,
             category_head,
         }
+    }
+
+    pub fn version(&self) -> &str {
+        self.model.version()
+    }
+
+    /// Bytes of weights in memory (the tables `paired` took counted once, in their new place).
+    pub fn weight_bytes(&self) -> usize {
+        self.model.weight_bytes() + self.paired.as_ref().map_or(0, PairedIdf::bytes)
     }
 
     /// Scores `norm` (whose rules' conclusion is `class`) and returns what the model concluded.
@@ -768,7 +827,12 @@ impl ServingModel {
             syms[n] = features::cjk_spacing_hash();
             n += 1;
         }
-        features::extract_from_text(self.model.spec, &syms[..n], self.model.idf.as_ref(), s);
+        match &self.paired {
+            Some(paired) => features::extract_paired(self.model.spec, &syms[..n], paired, s),
+            None => {
+                features::extract_from_text(self.model.spec, &syms[..n], self.model.idf.as_ref(), s)
+            }
+        }
         let compliant = norm.signature.is_some() && norm.optout_notice;
         // A verification code, or an anti-fraud warning (the one SERVICE rule as decisive: police
         // and banks quote every scam word in them, and the spam head learnt those words).
@@ -812,7 +876,11 @@ impl ServingModel {
             self.unsigned_spam
         };
         let head = &self.model.heads[spam_head];
-        head.logits(&s.features, &mut logits);
+        if self.paired.is_some() && spam_head == self.spam.0 {
+            head.logits_from_margins(&s.features, &s.margins, &mut logits);
+        } else {
+            head.logits(&s.features, &mut logits);
+        }
         out.spam_probability = self.model.spam_probability(head, &logits);
         out.spam_score = out.spam_probability;
         let mut explain: Option<(usize, usize, usize)> = None;
@@ -877,19 +945,25 @@ impl ServingModel {
             }
         }
         if let Some((h, a, b)) = explain {
-            out.evidence = self.top_ngrams(&self.model.heads[h], &s.chars, a, b);
+            out.evidence = self.top_ngrams(h, &s.chars, a, b);
         }
         out
     }
 
     /// The three distinct n-grams of the feature text with the largest weight towards class `a`
     /// over class `b` (the explanation of a flag; computed only when one is raised).
-    fn top_ngrams(&self, head: &Head, chars: &[char], a: usize, b: usize) -> [Ngram; 3] {
+    fn top_ngrams(&self, h: usize, chars: &[char], a: usize, b: usize) -> [Ngram; 3] {
+        let head = &self.model.heads[h];
+        let paired = self.paired.as_ref().filter(|_| h == self.spam.0);
         let mut best: [(f32, Ngram); 3] = [(0.0, Ngram::default()); 3];
         let n_max = usize::from(self.model.spec.max_n);
         for n in (2..=n_max).rev() {
             for w in chars.windows(n) {
-                let weight = head.margin_weight(features::ngram_hash(w), a, b);
+                let hash = features::ngram_hash(w);
+                let weight = match paired {
+                    Some(p) => head.margin_of_row(&[p.get(hash)[1] as i8], a, b),
+                    None => head.margin_weight(hash, a, b),
+                };
                 let gram = Ngram::new(w);
                 if weight <= best[2].0 || best.iter().any(|(_, g)| *g == gram) {
                     continue;
@@ -900,6 +974,26 @@ impl ServingModel {
         }
         [best[0].1, best[1].1, best[2].1]
     }
+}
+
+/// Moves the idf table and the weights of margin-column head `h` into one `PairedIdf` when both
+/// have a byte per bucket of the same table (`PairedIdf` says why). The model is copied only when
+/// someone else holds it too (`eval` does; serving's loader does not).
+fn pair_idf_with(
+    model: std::sync::Arc<ContentModel>,
+    h: usize,
+) -> (std::sync::Arc<ContentModel>, Option<PairedIdf>) {
+    let Some(paired) = model.heads.get(h).and_then(|head| {
+        let idf = model.idf.as_ref()?;
+        let fits = head.margin_column.is_some() && head.bits == idf.bits;
+        fits.then(|| PairedIdf::new(idf, &head.weights)).flatten()
+    }) else {
+        return (model, None);
+    };
+    let mut owned = std::sync::Arc::unwrap_or_clone(model);
+    owned.idf = None;
+    owned.heads[h].weights = Vec::new();
+    (std::sync::Arc::new(owned), Some(paired))
 }
 
 #[cfg(test)]
@@ -934,6 +1028,47 @@ mod tests {
         use std::io::Write;
         gz.write_all(&raw).unwrap();
         gz.finish().unwrap()
+    }
+
+    #[test]
+    fn paired_tables_conclude_exactly_what_the_loaded_tables_do() {
+        use crate::pipeline::classify::{Classification, classify, rules::RuleSet};
+        use crate::pipeline::normalize::Normalizer;
+        use std::sync::Arc;
+        let bytes = include_bytes!("../../../config/models/default.pcm");
+        let model = Arc::new(ContentModel::from_bytes(bytes).unwrap());
+        let rules = RuleSet::embedded();
+        let settings = ModelSettings::default();
+        let paired = ServingModel::new(Arc::clone(&model), settings, &rules);
+        let loaded = ServingModel::build(Arc::clone(&model), settings, &rules, false);
+        assert!(paired.paired.is_some() && loaded.paired.is_none());
+        // The tables moved, not copied.
+        assert_eq!(paired.weight_bytes(), model.weight_bytes());
+        assert!(paired.model.idf.is_none() && model.idf.is_some());
+        let fixture = include_str!("../../../tests/it/fixtures/port_sms.tsv");
+        let texts = fixture
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split('\t').nth(1))
+            .chain([
+                "恭喜您获得大奖，请加微信 abc12345 领取",
+                "【工商银行】您的账户已冻结，请点击 icbc-jd.top 解冻",
+                "Congratulations! You won a prize, call 07700900123 now",
+            ]);
+        let (mut flagged, mut n) = (0, 0);
+        for text in texts {
+            let mut norm = NormalizedText::default();
+            Normalizer::default().normalize_into(text, &mut norm);
+            let (mut a, mut b) = (Classification::default(), Classification::default());
+            classify(&rules, Some(&paired), &norm, &mut a);
+            classify(&rules, Some(&loaded), &norm, &mut b);
+            assert_eq!(a.model, b.model, "{text}");
+            assert_eq!(a.spam_score.to_bits(), b.spam_score.to_bits(), "{text}");
+            flagged += usize::from(a.model.is_some_and(|m| m.flags != 0));
+            n += 1;
+        }
+        // Explanations were compared too (a flag's evidence n-grams are part of the output).
+        assert!(n > 100 && flagged > 5, "{n} messages, {flagged} flagged");
     }
 
     /// The default settings with the signed-message fraud gate on or off.
