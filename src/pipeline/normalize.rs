@@ -29,6 +29,9 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 use super::segments::{self, Segments};
 
+mod traditional;
+pub use traditional::simplified;
+
 /// Built once per configuration snapshot: every automaton, table and regex normalization needs.
 #[derive(Clone)]
 pub struct Normalizer {
@@ -95,8 +98,10 @@ impl NormalizedText {
         if t.contains(".apk")
             || has_unlisted_link(t)
             || has_masked_number(t)
+            || has_international_number(t)
             || [
-                "微信", "微:", "薇:", "v:", "q:", "qq", "扣扣", "telegram", "whatsapp",
+                "微信", "微:", "薇:", "v:", "q:", "qq", "q群", "q裙", "扣扣", "telegram",
+                "whatsapp",
             ]
             .iter()
             .any(|m| names_messenger_id(t, m))
@@ -168,6 +173,27 @@ fn has_masked_number(text: &str) -> bool {
         len += 1;
     }
     false
+}
+
+/// `text` has a number with an international prefix other than China's (`+852 5609 2281`,
+/// `+63 917 555 0134`): a way to reach someone abroad, which no mainland sender's notice needs and
+/// scam centres use. (`contact_number` reads mainland numbers only.)
+fn has_international_number(text: &str) -> bool {
+    text.match_indices('+').any(|(at, _)| {
+        let after = text.get(at + 1..).unwrap_or_default();
+        if after.starts_with("86") {
+            return false;
+        }
+        let mut digits = 0;
+        for c in after.chars() {
+            match c {
+                '0'..='9' => digits += 1,
+                ' ' | '-' if digits > 0 => {}
+                _ => break,
+            }
+        }
+        digits >= 9
+    })
 }
 
 /// `text` names an account on messenger `marker`: an id (5 or more of `[a-z0-9_-]`, a QQ number
@@ -246,6 +272,9 @@ pub mod flags {
     /// Whitespace between two CJK characters was dropped ("春装到店啦   春暖花开"): rare in
     /// written Chinese, common where a message's emoji or layout was stripped.
     pub const CJK_SPACING: u32 = 1 << 6;
+    /// A traditional character was read as its simplified form (貸款 → 贷款; `simplified`):
+    /// Hong Kong and Macau senders write so, and spammers switch script to pass keyword filters.
+    pub const TRADITIONAL: u32 = 1 << 7;
 }
 
 /// The automata are large; a configuration dump only needs their size.
@@ -688,14 +717,15 @@ fn is_special_ideograph(c: u32) -> bool {
     word & (1 << (offset % 64)) != 0
 }
 
-/// CJK ideographs (U+4E00..U+9FFF) that pass 1 must look at one by one: numerals (pass 2) and the
-/// characters substitution patterns hinge on (pass 4). A bit set, one bit per ideograph.
+/// CJK ideographs (U+4E00..U+9FFF) that pass 1 must look at one by one: numerals (pass 2), the
+/// characters substitution patterns hinge on (pass 4) and traditional characters (`simplified`).
+/// A bit set, one bit per ideograph.
 static SPECIAL_IDEOGRAPHS: [u64; 328] = {
     const SPECIAL: [char; 27] = [
         '一', '二', '三', '四', '五', '六', '七', '八', '九', '零', '幺', '壹', '贰', '貳', '叁',
         '參', '肆', '伍', '陆', '陸', '柒', '捌', '玖', '信', '薇', '扣', '鹅',
     ];
-    let mut bits = [0u64; 328];
+    let mut bits = traditional::IDEOGRAPH_BITS;
     let mut i = 0;
     while i < SPECIAL.len() {
         let offset = SPECIAL[i] as usize - 0x4E00;
@@ -747,7 +777,14 @@ impl<'a> Folder<'a> {
             self.pending_space = true;
             return;
         }
-        let c = c.to_ascii_lowercase();
+        let c = match simplified(c) {
+            c if c.is_ascii() => c.to_ascii_lowercase(),
+            s if s != c => {
+                self.flags |= flags::TRADITIONAL;
+                s
+            }
+            c => c,
+        };
         if self.pending_space {
             self.pending_space = false;
             if let Some(previous) = self.last {
@@ -1416,7 +1453,7 @@ fn optout_pattern() -> String {
         format!("回[复覆]?(?:短信)?{quote}{keyword}{quote}(?:即可|即)?{verb}"),
         format!("回复{quote}退订"),
         format!(
-            "{refuse}(?:短信|信息|订阅)?(?:请您?)?{reply}{quote}{keyword}{quote}(?:[^a-z0-9]|$)"
+            "{refuse}(?:推广)?(?:短信|信息|讯息|订阅)?(?:请您?)?{reply}{quote}{keyword}{quote}(?:[^a-z0-9]|$)"
         ),
         format!(
             "{unwanted}[,，。]?(?:请您?)?(?:回复?|回覆|发送){quote}{keyword}{quote}(?:[^a-z0-9]|$)"
@@ -1447,13 +1484,15 @@ const BARE_TLDS: [&str; 54] = [
 ];
 
 /// Top-level domains that phishing registers on because they are cheap and lightly policed: those
-/// of Spamhaus' lists of the most abused TLDs and of the phishing links Chinese subscribers are
+/// of Spamhaus' lists of the most abused TLDs (and Interisle's phishing studies, which rank .shop and
+/// .store among them) and of the phishing links Chinese subscribers are
 /// warned about (`etc-renzheng.top`, `10086-jf.icu`, `ccb-hy.cyou`). A bank, a carrier or a shop
 /// links to its own .com/.cn domain or a shortener. A clue, not proof: small shops use .vip and
 /// .club too, so the rule that reads it is weak alone.
-const ABUSED_TLDS: [&str; 25] = [
+const ABUSED_TLDS: [&str; 27] = [
     "top", "xyz", "vip", "cc", "icu", "cyou", "club", "work", "buzz", "fun", "site", "online",
-    "wang", "ink", "ltd", "tk", "ml", "ga", "cf", "gq", "sbs", "cfd", "bond", "rest", "pw",
+    "wang", "ink", "ltd", "tk", "ml", "ga", "cf", "gq", "sbs", "cfd", "bond", "rest", "pw", "shop",
+    "store",
 ];
 
 /// `host` (lowercase, as `url_host` gives it) ends in one of [`ABUSED_TLDS`].
@@ -1825,6 +1864,9 @@ mod tests {
             "请联系官方客服qq 2380****97",
             "添加客服v:jd_miandan 办理",
             "加q:3316****88",
+            "请于今日致电 +852 5609 2281 与办案警官联络",
+            "详询 +63-917-555-0134",
+            "缴费群 q裙 7729013388",
             // The recipient's own account, masked, reads the same: the gate then does not apply.
             "您的qq号(29****16)已冻结，请通过qq安全中心app解冻",
         ] {
@@ -1840,6 +1882,8 @@ mod tests {
             "咨询96110，下载国家反诈中心app",
             "2025/04/02 到期，金额1,040元/月",
             "您的快件sf1409236718045在运输中破损",
+            "拨打 +86 95588 咨询",
+            "c++ 课程 3 期",
             "您尾号1234的卡于12月5日消费**元",
             "订单xx20251205已发货",
         ] {
@@ -2014,6 +2058,10 @@ mod tests {
             "回复T即退订",
             "退订回复QX",
             "回复QX退订",
+            // Hong Kong and Macau wordings, in traditional script.
+            "取消訂閱回覆R",
+            "取消推廣訊息請回覆 STOP",
+            "退訂回T",
         ] {
             assert!(
                 normalize(&format!("【某店】新品上市,{notice}")).optout_notice,
@@ -2033,6 +2081,31 @@ mod tests {
         ] {
             assert!(!normalize(text).optout_notice, "{text}");
         }
+    }
+
+    #[test]
+    fn traditional_script_reads_as_simplified_and_is_flagged() {
+        let n =
+            normalize("【百佳超級市場】本週貸款優惠，驗證碼 4821，詳情請致電 95588。取消訂閱回覆R");
+        assert_eq!(n.signature.as_deref(), Some("百佳超级市场"));
+        assert!(
+            n.text.starts_with("本周贷款优惠,验证码 4821,详情请致电"),
+            "{}",
+            n.text
+        );
+        assert!(n.optout_notice && n.flags & flags::TRADITIONAL != 0);
+        // The NFKC path too (㎡ needs NFKC), and whitespace between CJK characters is still seen.
+        let n = normalize("澳門 賭場 50㎡");
+        assert_eq!(n.text, "澳门赌场 50m2");
+        assert_eq!(n.flags, flags::TRADITIONAL | flags::CJK_SPACING);
+        // Simplified text is untouched and not flagged; the formal numerals still read as digits.
+        let n = normalize("覆盖全城，乾坤在握");
+        assert_eq!((n.text.as_str(), n.flags), ("覆盖全城,乾坤在握", 0));
+        assert!(
+            normalize("請致電壹參捌零零壹參捌零零零")
+                .text
+                .contains("13800138000")
+        );
     }
 
     #[test]

@@ -197,10 +197,12 @@ pub enum Feature {
     NoSignature,
     OptoutNotice,
     StrayBrackets,
+    /// The normalizer read traditional characters as simplified (`flags::TRADITIONAL`).
+    Traditional,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 16] = [
+    pub const ALL: [Feature; 17] = [
         Feature::HasUrl,
         Feature::UrlShortener,
         Feature::UrlAbusedTld,
@@ -217,6 +219,7 @@ impl Feature {
         Feature::NoSignature,
         Feature::OptoutNotice,
         Feature::StrayBrackets,
+        Feature::Traditional,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -237,6 +240,7 @@ impl Feature {
             Feature::NoSignature => "no_signature",
             Feature::OptoutNotice => "optout_notice",
             Feature::StrayBrackets => "stray_brackets",
+            Feature::Traditional => "traditional",
         }
     }
 
@@ -262,6 +266,7 @@ impl Feature {
             Feature::NoSignature => norm.signature.is_none(),
             Feature::OptoutNotice => norm.optout_notice,
             Feature::StrayBrackets => norm.stray_brackets,
+            Feature::Traditional => norm.flags & flags::TRADITIONAL != 0,
         }
     }
 }
@@ -600,15 +605,16 @@ fn is_upper_snake(s: &str) -> bool {
         && !s.contains("__")
 }
 
-/// Fold a keyword the way normalize folds the body: full-width ASCII to half-width, ASCII lowercase,
-/// trimmed. (The body keeps non-ASCII case, so only ASCII is lowered.)
+/// Fold a keyword the way normalize folds the body: full-width ASCII to half-width, traditional
+/// characters to simplified, ASCII lowercase, trimmed. (The body keeps non-ASCII case, so only
+/// ASCII is lowered.)
 pub fn fold_keyword(raw: &str) -> String {
     raw.trim()
         .chars()
         .map(|c| match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             '\u{3000}' => ' ',
-            _ => c,
+            _ => crate::pipeline::normalize::simplified(c),
         })
         .map(|c| c.to_ascii_lowercase())
         .collect()
@@ -999,6 +1005,31 @@ mod tests {
         out
     }
 
+    #[test]
+    fn keywords_and_patterns_are_written_in_simplified_script() {
+        // The body comes with traditional characters read as simplified, and keywords are folded
+        // the same way: a traditional keyword would silently match its simplified form too (賭
+        // would fire on every 赌), and a traditional character in a regex would never match.
+        let files = std::iter::once(("rules.toml", EMBEDDED_RULES)).chain(
+            EMBEDDED_KEYWORD_FILES
+                .iter()
+                .map(|&(path, text)| (path, text)),
+        );
+        for (path, text) in files {
+            for (i, line) in text.lines().enumerate() {
+                let traditional: String = line
+                    .chars()
+                    .filter(|&c| crate::pipeline::normalize::simplified(c) != c)
+                    .collect();
+                assert!(
+                    line.trim_start().starts_with('#') || traditional.is_empty(),
+                    "{path}:{}: traditional {traditional} in {line}",
+                    i + 1
+                );
+            }
+        }
+    }
+
     fn embedded() -> &'static RuleSet {
         static SET: OnceLock<RuleSet> = OnceLock::new();
         SET.get_or_init(RuleSet::embedded)
@@ -1056,6 +1087,37 @@ mod tests {
             "外围美女上门，价格面议",
         ] {
             assert!(fired(ad).contains(&"ESCORT".to_owned()), "{ad}");
+        }
+    }
+
+    #[test]
+    fn buying_accounts_and_selling_devices_are_illegal_and_warnings_against_them_are_not() {
+        let set = embedded();
+        for offer in [
+            "【急招】收购实名手机号、抖音账号、闲置微信号，高价回收，当天结算。",
+            "高价收对公账户、U盾，一户3000，可长期合作，详询老王",
+            "【安防科技】无线监听器、远程窃听设备，免安装实时收听，货到付款。",
+            "燃气表调节器，燃气费直降一半，查不出来，支持货到付款。",
+            "本地精准客源：新房业主名单、车主名单，含姓名电话，0.1元/条。",
+            "公积金套取，无需买房租房，全额提取，3天到账。",
+            "收購實名電話卡，現金結算",
+        ] {
+            assert_eq!(
+                classify(set, offer).category,
+                Some(Category::Illegal),
+                "{offer}"
+            );
+        }
+        for notice in [
+            "【某市公安局】警方提醒：出租、出借、出售本人银行卡、电话卡、微信号可能触犯帮助信息网络犯罪活动罪。",
+            "【中国移动】旧手机回收以旧换新，最高抵扣800元，详询营业厅。回T退订",
+            "【国家电网】电表校验已完成，如对计量有疑问请拨打95598。",
+        ] {
+            assert_ne!(
+                classify(set, notice).category,
+                Some(Category::Illegal),
+                "{notice}"
+            );
         }
     }
 
