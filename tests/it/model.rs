@@ -324,12 +324,11 @@ fn the_shipped_model_lets_the_fifth_probes_legitimate_traffic_through_and_flags_
 
 /// The sixth probe (`training/port_sms_probe6.tsv`, two more authors: elderly and rural inboxes,
 /// and the messages small businesses get) was written after every change above and looked at once
-/// with the shipped model (docs/model-card.md, "The sixth probe": 0.43% / 77% / 80%); three
-/// illegal-content rules were written for its misses after that look. Its bounds guard, they do
-/// not claim.
+/// with the shipped model (docs/model-card.md, "The sixth probe": 0.43% / 77% / 80%); four rules
+/// were written for its misses after that look. Its bounds guard, they do not claim.
 #[test]
 fn the_shipped_model_lets_the_sixth_probes_legitimate_traffic_through_and_flags_its_abuse() {
-    assert_probe("training/port_sms_probe6.tsv", 693, 0.74, 0.83);
+    assert_probe("training/port_sms_probe6.tsv", 693, 0.77, 0.83);
 }
 
 /// `file`'s legitimate rows (`legit_rows` of them) are at most 1% flagged; at least `fraud` of its

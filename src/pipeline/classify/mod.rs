@@ -32,6 +32,9 @@ pub struct Classification {
     pub monitored_symbols: Vec<SymbolId>,
     /// What the content model concluded, when one is loaded (its flags and evidence are symbols).
     pub model: Option<model::ModelOutput>,
+    /// A counting rule that names a way to pay someone fired (`channel = true` in the rules file):
+    /// the signed-message fraud gate does not apply.
+    pub names_channel: bool,
     /// The text belongs to a campaign past its complaint limit (symbol FUZZY_COMPLAINED).
     pub complained_campaign: bool,
     /// The campaign fingerprint (SimHash) of the text, from the feature text the model scored.
@@ -97,7 +100,9 @@ pub fn classify(
     // The model's gate (`ModelSettings::signed_fraud_needs_contact`) holds for the rules' fraud
     // evidence too: a signed message with no channel but the signer's own cannot defraud anyone,
     // however many scam words it quotes (police and bank anti-fraud warnings quote them all).
-    let fraud_needs_channel = model.is_some_and(|m| m.fraud_needs_channel(norm));
+    // A rule whose match is a payment demand (`channel`) is the channel.
+    let fraud_needs_channel =
+        !out.names_channel && model.is_some_and(|m| m.fraud_needs_channel(norm));
     if fraud_needs_channel && out.category_scores[Category::FraudSuspect.index()] > 0.0 {
         rules.discount(Category::FraudSuspect, out);
     }

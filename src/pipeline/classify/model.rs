@@ -1144,6 +1144,22 @@ mod tests {
     }
 
     #[test]
+    fn a_fee_demanded_before_a_payout_is_the_channel_a_signed_scam_needs() {
+        let flagged = |c: &crate::pipeline::classify::Classification| {
+            c.category == Some(Category::FraudSuspect) || c.spam_score >= 0.8
+        };
+        // Signed, no link, number or account: only the fee says whom to pay.
+        let scam = "【惠农服务】您的农机购置补贴6,400元已审核通过，需先缴纳个人所得税320元方可发放，\
+                    工作人员将上门收取。";
+        let c = classify_shipped(with_gate(true), scam);
+        assert!(c.names_channel && flagged(&c), "{c:?}");
+        // The same notice paying out without a fee is left alone.
+        let notice = "【惠农服务】您的农机购置补贴6,400元已审核通过，将于本月发放至一卡通，无需缴纳任何费用。";
+        let c = classify_shipped(with_gate(true), notice);
+        assert!(!c.names_channel && !flagged(&c), "{c:?}");
+    }
+
+    #[test]
     fn the_category_heads_benign_belief_counts_only_for_chinese_or_signed_text() {
         let serve = |text: &str| serve_shipped(ModelSettings::default(), text);
         let english = "WINNER!! As a valued network customer you have been selected to receive a \

@@ -147,6 +147,11 @@ pub struct RuleSpec {
     /// name a monitored rule still see whether it matched.
     #[serde(default)]
     pub monitor: bool,
+    /// What the rule matches is itself a way to pay someone (a fee demanded before money is paid
+    /// out): the signed-message fraud gate, which spares signed messages that name no channel,
+    /// does not spare one this rule fired on.
+    #[serde(default)]
+    pub channel: bool,
 }
 
 /// A problem in a rules file. `path` names the place (`rule[3].regex`, `rule[LOAN_PITCH].keywords_file`).
@@ -292,6 +297,7 @@ struct Rule {
     weight: f32,
     spam: f64,
     monitor: bool,
+    channel: bool,
 }
 
 /// `all`/`any` over earlier rules, evaluated in file order after the direct matchers.
@@ -433,6 +439,7 @@ impl RuleSet {
         out.symbols.clear();
         out.monitored_symbols.clear();
         out.category_scores = [0.0; 7];
+        out.names_channel = false;
 
         let text = norm.text.as_str();
         let mut fired = Fired([0; FIRED_WORDS]);
@@ -478,6 +485,7 @@ impl RuleSet {
                     continue;
                 }
                 out.symbols.push(id);
+                out.names_channel |= rule.channel;
                 logit += rule.spam;
                 if let Some(category) = rule.category {
                     out.category_scores[category.index()] += rule.weight;
@@ -744,6 +752,7 @@ fn compile(file: &RulesFile, source: &KeywordSource<'_>) -> Result<RuleSet, Vec<
             weight: spec.weight as f32,
             spam: spec.spam,
             monitor: spec.monitor,
+            channel: spec.channel,
         });
     }
 
@@ -1027,6 +1036,33 @@ mod tests {
                     i + 1
                 );
             }
+        }
+    }
+
+    #[test]
+    fn a_fee_before_a_payout_is_fraud_and_names_its_channel_and_a_deposit_is_not() {
+        let set = embedded();
+        for scam in [
+            "【惠农服务】您的耕地地力补贴1,860元已审核通过，需先缴纳手续费120元方可发放。",
+            "【某银行】您的贷款已批，先交首期利息800元即可放款。",
+            "恭喜获得按摩椅一台，领取需缴纳公证费1200元。",
+            "您的藏品估值46万元，办理变现需先支付挂牌税费12,000元。",
+        ] {
+            let c = classify(set, scam);
+            assert!(
+                names(set, &c.symbols).contains(&"FRAUD_ADVANCE_FEE".to_owned()),
+                "{scam}"
+            );
+            assert!(c.names_channel, "{scam}");
+        }
+        for notice in [
+            "【华中科技大学】国家助学金3300元将于10月中旬发放至本人银行卡，无需缴纳任何费用。",
+            "【街电】使用充电宝需先支付押金99元，归还后退还至原账户。",
+            "【顺丰速运】您的到付件已到站，签收时需支付运费12元。",
+            "【出入境】护照已制好，领取时请携带身份证，工本费已于受理时缴纳。",
+        ] {
+            let c = classify(set, notice);
+            assert!(!c.names_channel, "{notice}: {:?}", names(set, &c.symbols));
         }
     }
 
