@@ -333,10 +333,11 @@ fn the_shipped_model_lets_the_sixth_probes_legitimate_traffic_through_and_flags_
 
 /// The seventh probe (`training/port_sms_probe7.tsv`: students and gig workers, families; its
 /// authors were asked for signed scams with no channel) was looked at once with the shipped model
-/// (docs/model-card.md, "The seventh probe": 0.15% / 67.5% / 78.2%).
+/// (docs/model-card.md, "The seventh probe": 0.15% / 67.5% / 78.2%); illegal vocabulary was added
+/// after that look (85.5% since).
 #[test]
 fn the_shipped_model_lets_the_seventh_probes_legitimate_traffic_through_and_flags_its_abuse() {
-    assert_probe("training/port_sms_probe7.tsv", 682, 0.64, 0.75);
+    assert_probe("training/port_sms_probe7.tsv", 682, 0.64, 0.82);
 }
 
 /// `file`'s legitimate rows (`legit_rows` of them) are at most 1% flagged; at least `fraud` of its
