@@ -790,7 +790,8 @@ impl ServingModel {
     pub fn score(&self, norm: &NormalizedText, class: &super::Classification) -> ModelOutput {
         features::with_scratch(|s| {
             features::feature_text(norm, &mut s.chars);
-            self.score_text(s, norm, class, self.fraud_needs_channel(norm))
+            let gate = !class.names_channel && self.fraud_needs_channel(norm);
+            self.score_text(s, norm, class, gate)
         })
     }
 
