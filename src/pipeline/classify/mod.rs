@@ -100,9 +100,7 @@ pub fn classify(
     // The model's gate (`ModelSettings::signed_fraud_needs_contact`) holds for the rules' fraud
     // evidence too: a signed message with no channel but the signer's own cannot defraud anyone,
     // however many scam words it quotes (police and bank anti-fraud warnings quote them all).
-    // A rule whose match is a payment demand (`channel`) is the channel.
-    let fraud_needs_channel =
-        !out.names_channel && model.is_some_and(|m| m.fraud_needs_channel(norm));
+    let fraud_needs_channel = model.is_some_and(|m| m.fraud_needs_channel(norm, out));
     if fraud_needs_channel && out.category_scores[Category::FraudSuspect.index()] > 0.0 {
         rules.discount(Category::FraudSuspect, out);
     }

@@ -790,22 +790,28 @@ impl ServingModel {
     pub fn score(&self, norm: &NormalizedText, class: &super::Classification) -> ModelOutput {
         features::with_scratch(|s| {
             features::feature_text(norm, &mut s.chars);
-            let gate = !class.names_channel && self.fraud_needs_channel(norm);
-            self.score_text(s, norm, class, gate)
+            self.score_text(s, norm, class, self.fraud_needs_channel(norm, class))
         })
     }
 
     /// The signed-message fraud gate (`ModelSettings::signed_fraud_needs_contact`) holds for
-    /// `norm`: it is signed and offers no channel but the signer's own. `classify` asks once and
-    /// applies the answer to the rules and the model alike.
-    pub fn fraud_needs_channel(&self, norm: &NormalizedText) -> bool {
+    /// `norm`, whose rules' conclusion is `class`: it is signed and offers no channel but the
+    /// signer's own, neither in the text (`offers_contact`) nor as a rule whose match is one
+    /// (`Classification::names_channel`, e.g. a fee demanded before a payout). `classify` asks
+    /// once and applies the answer to the rules and the model alike.
+    pub fn fraud_needs_channel(
+        &self,
+        norm: &NormalizedText,
+        class: &super::Classification,
+    ) -> bool {
         self.settings.signed_fraud_needs_contact
             && norm.signature.is_some()
+            && !class.names_channel
             && !norm.offers_contact()
     }
 
     /// `score` for a scratch whose `chars` already hold `norm`'s feature text;
-    /// `signed_without_contact` is `fraud_needs_channel(norm)`.
+    /// `signed_without_contact` is `fraud_needs_channel(norm, class)`.
     pub fn score_text(
         &self,
         s: &mut FeatureScratch,
