@@ -653,7 +653,9 @@ thread_local! {
 }
 
 impl RegexRules {
-    fn new(patterns: &[&str], rules: Vec<u16>) -> Result<RegexRules, String> {
+    /// One search of `regexes`' patterns (each already compiled alone, which names a bad one's rule).
+    fn new(regexes: &[(u16, Regex)]) -> Result<RegexRules, String> {
+        let patterns: Vec<&str> = regexes.iter().map(|(_, re)| re.as_str()).collect();
         // MatchKind::All, as `regex::RegexSet` builds it: with the default leftmost-first kind an
         // overlapping search stops reporting patterns after the first match (tested below).
         let search = regex_automata::meta::Regex::builder()
@@ -662,11 +664,11 @@ impl RegexRules {
                     .match_kind(regex_automata::MatchKind::All)
                     .which_captures(regex_automata::nfa::thompson::WhichCaptures::None),
             )
-            .build_many(patterns)
+            .build_many(&patterns)
             .map_err(|e| format!("the regex rules together: {}", one_line(&e.to_string())))?;
         Ok(RegexRules {
             search,
-            rules: rules.into_boxed_slice(),
+            rules: regexes.iter().map(|&(rule, _)| rule).collect(),
         })
     }
 
@@ -866,9 +868,7 @@ fn compile(file: &RulesFile, source: &KeywordSource<'_>) -> Result<RuleSet, Vec<
     let regex_rules = if regexes.is_empty() {
         None
     } else {
-        let patterns: Vec<&str> = regexes.iter().map(|(_, re)| re.as_str()).collect();
-        let rule_ids = regexes.iter().map(|&(rule, _)| rule).collect();
-        match RegexRules::new(&patterns, rule_ids) {
+        match RegexRules::new(&regexes) {
             Ok(r) => Some(r),
             Err(message) => return Err(vec![RuleError::new("rule", message)]),
         }
